@@ -1,0 +1,49 @@
+"""Durations as people write them (``30s``, ``5m``, ``1h30m``) and as Hostler stores them (seconds)."""
+
+from __future__ import annotations
+
+import re
+
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse(value: object) -> float:
+    """Return the number of seconds in ``value``: a number of seconds or a string like ``1h30m``.
+
+    Raises ValueError with a readable message for anything else, including zero or negative values.
+    """
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or a string such as '30s' or '5m'")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            seconds = float(text)
+        else:
+            parts = _PART.findall(text)
+            if not parts or "".join(n + u for n, u in parts) != text:
+                raise ValueError(f"'{value}' is not a duration; write it like '30s', '5m' or '1h30m'")
+            seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    else:
+        raise ValueError("a duration is a number of seconds or a string such as '30s' or '5m'")
+    if seconds <= 0:
+        raise ValueError("a duration must be greater than zero")
+    return seconds
+
+
+def format(seconds: float) -> str:  # noqa: A001 - reads well as durations.format
+    """Return ``seconds`` written compactly, e.g. ``90`` as ``1m30s``."""
+    if seconds < 1:
+        return f"{round(seconds * 1000)}ms"
+    whole = int(seconds)
+    out = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if whole >= size:
+            out.append(f"{whole // size}{unit}")
+            whole %= size
+    rest = seconds - int(seconds) + whole
+    if rest or not out:
+        out.append(f"{rest:g}s")
+    return "".join(out)

@@ -1,0 +1,159 @@
+"""Pipeline configurations: what a user writes, validated, normalised and digested.
+
+A configuration is immutable once registered as a version. Its digest is sha256 over canonical JSON
+(sorted keys, no insignificant white space, defaults left out), so the same content written with
+another key order, or with a default spelled out, has the same digest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import pydantic
+
+from hostler.core import dag, durations, errors
+
+Duration = Annotated[
+    float,
+    pydantic.BeforeValidator(durations.parse),
+    pydantic.Field(description="Seconds, or a string such as '30s', '5m' or '1h30m'."),
+]
+
+
+class Condition(enum.StrEnum):
+    """When a dependent task runs, given how its dependency ended."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    ANY = "any"
+
+
+class _Model(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+
+class TaskConfig(_Model):
+    """One task of a pipeline: a container image and a command. Immutable."""
+
+    id: str = pydantic.Field(description="Required. Unique within the pipeline.")
+    image: str = pydantic.Field(min_length=1, description="Required. Container image to run.")
+    description: str = ""
+    command: list[str] | None = pydantic.Field(
+        default=None, description="Optional. Command and arguments; the image's default if absent."
+    )
+    env: dict[str, str] = pydantic.Field(
+        default_factory=dict, description="Optional. Environment variables for the task."
+    )
+    depends_on: dict[str, Condition] = pydantic.Field(
+        default_factory=dict,
+        description="Optional. Task ids this task waits for, each with the condition to run.",
+    )
+    timeout: Duration | None = pydantic.Field(
+        default=None, description="Optional. The task is stopped and fails after this long."
+    )
+
+
+class Config(_Model):
+    """A pipeline configuration: the content of one version. Immutable."""
+
+    id: str = pydantic.Field(description="Required. The pipeline's identifier.")
+    description: str = ""
+    parallelism: int = pydantic.Field(
+        default=0, ge=0, description="Optional. Runs of this pipeline at once; 0 means no limit."
+    )
+    timeout: Duration | None = pydantic.Field(
+        default=None, description="Optional. A run is cancelled as failed after this long."
+    )
+    tasks: list[TaskConfig] = pydantic.Field(description="Required. At least one task.")
+
+    def task(self, task_id: str) -> TaskConfig:
+        """Return the task named ``task_id``; raise NotFound if there is none."""
+        for task in self.tasks:
+            if task.id == task_id:
+                return task
+        raise errors.NotFound(f"task '{task_id}': not found in pipeline '{self.id}'")
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def parse(data: Mapping[str, Any]) -> Config:
+    """Validate raw ``data`` (from YAML, JSON or the SDK) and return the configuration.
+
+    Raises InvalidArgument naming the first offending field, after both the shape rules and the
+    DAG rules (see ``hostler.core.dag``).
+    """
+    if not isinstance(data, Mapping):
+        raise errors.InvalidArgument(
+            "pipeline: the configuration must be a mapping", field="", hint="start with 'id: NAME'"
+        )
+    try:
+        config = Config.model_validate(dict(data))
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        field = _field_path(first["loc"])
+        what = "is required" if first["type"] == "missing" else first["msg"].lower()
+        if first["type"] == "extra_forbidden":
+            what = "is not a known field"
+        raise errors.InvalidArgument(
+            f"pipeline: field '{field}' {what}",
+            field=field,
+            hint="see docs/pipelines.md for the fields a pipeline accepts",
+        ) from None
+    dag.validate(config.id, [(t.id, list(t.depends_on)) for t in config.tasks])
+    return config
+
+
+def canonical(config: Config) -> dict[str, Any]:
+    """Return the canonical JSON-compatible form of ``config``: defaults left out."""
+    return config.model_dump(mode="json", exclude_defaults=True)
+
+
+def canonical_json(config: Config) -> str:
+    """Return the canonical JSON text of ``config`` (sorted keys, compact)."""
+    return json.dumps(canonical(config), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def digest(config: Config) -> str:
+    """Return ``sha256:<hex>`` over the canonical JSON of ``config``."""
+    return "sha256:" + hashlib.sha256(canonical_json(config).encode()).hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class Pipeline:
+    """A named pipeline in a namespace; ``live_version`` is the version new runs start from."""
+
+    namespace: str
+    id: str
+    description: str
+    live_version: int | None
+    created: datetime.datetime
+    updated: datetime.datetime
+    revision: int = 1
+
+    @property
+    def ref(self) -> str:
+        """The pipeline written for people: ``namespace/pipeline``."""
+        return f"{self.namespace}/{self.id}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Version:
+    """One immutable configuration of a pipeline. ``version`` increases from 1."""
+
+    namespace: str
+    pipeline: str
+    version: int
+    digest: str
+    config: Config
+    created: datetime.datetime

@@ -1,0 +1,311 @@
+"""The ports: what the core needs from the outside world, as Protocols adapters implement.
+
+Every adapter translates its driver's errors at its edge into the categories of
+``hostler.core.errors`` (``raise errors.Unavailable(...) from exc``), so nothing above a port ever
+sees a Docker, SQLAlchemy or OS exception.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Protocol
+
+from hostler.core import namespaces, pipelines, runs, tasks
+
+# --------------------------------------------------------------------------------------------
+# Schedulers: where task containers run.
+# --------------------------------------------------------------------------------------------
+
+LABEL_PREFIX = "io.hostler."
+"""Every container Hostler creates carries labels under this prefix (namespace, pipeline, run, ...)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Capabilities:
+    """What a scheduler backend can do; core code tests these, never a backend's name."""
+
+    isolation: bool
+    """Tasks run in containers, apart from the host and from each other."""
+    log_follow: bool = True
+    """Logs can be followed while the task runs."""
+    resource_limits: bool = False
+    """CPU and memory limits can be set per task."""
+    attach: bool = False
+    """A person can attach to or exec into a running task."""
+    runtimes: tuple[str, ...] = ()
+    """Container runtimes that can be chosen per task (runc, kata, runsc ...)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ContainerSpec:
+    """What to run. ``name`` is a readable, unique name; ``labels`` let Hostler find it again."""
+
+    name: str
+    image: str
+    command: tuple[str, ...] | None
+    env: Mapping[str, str]
+    labels: Mapping[str, str]
+
+
+class ContainerState(enum.StrEnum):
+    """Where a container is in its life, as its scheduler sees it."""
+
+    CREATED = "created"
+    RUNNING = "running"
+    EXITED = "exited"
+    MISSING = "missing"
+
+
+@dataclasses.dataclass(frozen=True)
+class ContainerStatus:
+    """A container as its scheduler reports it."""
+
+    handle: str
+    state: ContainerState
+    labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    exit_code: int | None = None
+    image_digest: str | None = None
+    started: datetime.datetime | None = None
+    finished: datetime.datetime | None = None
+    oom_killed: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class LogLine:
+    """One line of a task's output, without its line ending."""
+
+    time: datetime.datetime
+    stream: str
+    """``stdout`` or ``stderr``."""
+    text: str
+
+
+class Scheduler(Protocol):
+    """Runs task containers on one backend (the Docker engine, host processes, a cluster).
+
+    Lifecycle: ``create`` (image pulled if missing, nothing runs yet) → ``start`` → ``wait`` /
+    ``inspect`` while it runs, ``logs`` at any time → ``stop`` → ``remove``. Create and start are
+    separate so that pre-start work (log reader attached, secrets resolved) happens before the first
+    line of output. ``stop`` and ``remove`` are idempotent: a container already stopped or gone is
+    not an error. Errors: ``NotFound`` for an image that does not exist anywhere reachable,
+    ``InvalidArgument`` for a spec the backend refuses, ``Unavailable`` when the backend cannot be
+    reached; a handle that no longer exists is ``ContainerState.MISSING`` from inspect, wait and
+    list, and ``NotFound`` from start.
+    """
+
+    name: str
+    capabilities: Capabilities
+
+    def create(self, spec: ContainerSpec) -> str:
+        """Create (but do not start) a container for ``spec``; return its handle."""
+        ...
+
+    def start(self, handle: str) -> None:
+        """Start a created container."""
+        ...
+
+    def inspect(self, handle: str) -> ContainerStatus:
+        """Return the container's current status (``MISSING`` if it is gone)."""
+        ...
+
+    def wait(self, handle: str, timeout: float | None = None) -> ContainerStatus:
+        """Block until the container exits or ``timeout`` seconds pass; return its status then."""
+        ...
+
+    def logs(
+        self, handle: str, *, follow: bool = False, since: datetime.datetime | None = None
+    ) -> Iterator[LogLine]:
+        """Yield the container's output lines in order, from ``since`` on if given.
+
+        With ``follow`` the iterator goes on until the container has exited and all its output has
+        been yielded; without, it ends with the output written so far.
+        """
+        ...
+
+    def stop(self, handle: str, grace: float) -> None:
+        """Ask the container to stop (SIGTERM), and kill it (SIGKILL) after ``grace`` seconds."""
+        ...
+
+    def remove(self, handle: str) -> None:
+        """Remove the container and what the backend keeps of it; logs read later may be gone."""
+        ...
+
+    def list(self, labels: Mapping[str, str]) -> list[ContainerStatus]:
+        """Return every container of this backend that carries all of ``labels``."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and helpers; the scheduler is not used afterwards."""
+        ...
+
+
+# --------------------------------------------------------------------------------------------
+# Log store: where task output is kept after it leaves the scheduler.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class LogChunk:
+    """Part of a stored log: ``lines`` from a line offset on, and whether the log has ended."""
+
+    lines: list[LogLine]
+    next_offset: int
+    ended: bool
+
+
+class LogStore(Protocol):
+    """Keeps task logs, line by line, each ended by an explicit end-of-log marker.
+
+    A key names one task execution (``namespace/pipeline/run/task/attempt``). ``append`` after
+    ``end`` raises ``FailedPrecondition``. Reading a key never written raises ``NotFound``.
+    """
+
+    def append(self, key: str, lines: Sequence[LogLine]) -> None:
+        """Add ``lines`` at the end of the log ``key``, creating it if needed."""
+        ...
+
+    def end(self, key: str) -> None:
+        """Write the end-of-log marker; idempotent."""
+        ...
+
+    def read(self, key: str, offset: int = 0, limit: int | None = None) -> LogChunk:
+        """Return up to ``limit`` lines from line ``offset`` on."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Delete the log ``key``; idempotent."""
+        ...
+
+
+# --------------------------------------------------------------------------------------------
+# Store: where Hostler's state lives. One method is one transaction.
+# --------------------------------------------------------------------------------------------
+
+
+class Store(Protocol):
+    """Durable state: namespaces, pipelines and versions, runs and task executions.
+
+    Every ``update_*`` is compare-and-set: it writes only if the stored ``revision`` still equals
+    the one passed in, bumps it, and returns the new snapshot; otherwise it raises ``Conflict``.
+    ``get_*`` raise ``NotFound`` naming what is missing (the parent when the parent is missing).
+    List methods return at most ``limit`` items after the cursor key ``after`` in their stated
+    order. An unreachable database raises ``Unavailable``.
+    """
+
+    # namespaces, ordered by name
+    def create_namespace(self, namespace: namespaces.Namespace) -> namespaces.Namespace:
+        """Create a namespace; ``AlreadyExists`` if the name is taken."""
+        ...
+
+    def get_namespace(self, name: str) -> namespaces.Namespace:
+        """Return the namespace ``name``."""
+        ...
+
+    def list_namespaces(self, after: str | None, limit: int) -> list[namespaces.Namespace]:
+        """Return namespaces ordered by name."""
+        ...
+
+    # pipelines and versions
+    def get_pipeline(self, namespace: str, pipeline: str) -> pipelines.Pipeline:
+        """Return the pipeline; ``NotFound`` names the namespace if that is what is missing."""
+        ...
+
+    def list_pipelines(
+        self, namespace: str, after: str | None, limit: int
+    ) -> list[pipelines.Pipeline]:
+        """Return the namespace's pipelines ordered by id."""
+        ...
+
+    def find_version(self, namespace: str, pipeline: str, digest: str) -> pipelines.Version | None:
+        """Return the version of the pipeline with ``digest``, or None."""
+        ...
+
+    def create_version(
+        self, namespace: str, config: pipelines.Config, digest: str, now: datetime.datetime
+    ) -> pipelines.Version:
+        """Store ``config`` as the next version of pipeline ``config.id`` (created if new)."""
+        ...
+
+    def get_version(self, namespace: str, pipeline: str, version: int) -> pipelines.Version:
+        """Return one version of a pipeline."""
+        ...
+
+    def list_versions(
+        self, namespace: str, pipeline: str, after: int | None, limit: int
+    ) -> list[pipelines.Version]:
+        """Return the pipeline's versions, newest first (``after`` is a version number)."""
+        ...
+
+    def update_pipeline(
+        self, pipeline: pipelines.Pipeline, expected_revision: int
+    ) -> pipelines.Pipeline:
+        """Write ``pipeline`` (description, live version) with compare-and-set."""
+        ...
+
+    # runs and task executions
+    def create_run(
+        self, run: runs.Run, executions: Sequence[tasks.Execution]
+    ) -> tuple[runs.Run, list[tasks.Execution]]:
+        """Store a new run with its task executions, giving it the pipeline's next run id.
+
+        The ``id`` of ``run`` and the ``run`` of each execution are ignored and replaced.
+        """
+        ...
+
+    def get_run(self, namespace: str, pipeline: str, run: int) -> runs.Run:
+        """Return one run."""
+        ...
+
+    def list_runs(
+        self,
+        namespace: str,
+        pipeline: str,
+        after: int | None,
+        limit: int,
+        states: Sequence[runs.State] = (),
+    ) -> list[runs.Run]:
+        """Return the pipeline's runs, newest first, optionally only in ``states``."""
+        ...
+
+    def list_active_runs(self, limit: int) -> list[runs.Run]:
+        """Return runs not yet complete across all pipelines, oldest first (for the engine)."""
+        ...
+
+    def count_runs(self, namespace: str, pipeline: str, state: runs.State) -> int:
+        """Count the pipeline's runs in ``state``."""
+        ...
+
+    def update_run(self, run: runs.Run, expected_revision: int) -> runs.Run:
+        """Write ``run`` with compare-and-set."""
+        ...
+
+    def get_execution(
+        self, namespace: str, pipeline: str, run: int, task: str, attempt: int | None = None
+    ) -> tasks.Execution:
+        """Return a task execution; the latest attempt when ``attempt`` is None."""
+        ...
+
+    def list_executions(self, namespace: str, pipeline: str, run: int) -> list[tasks.Execution]:
+        """Return every attempt of every task of the run, in pipeline order then attempt."""
+        ...
+
+    def list_active_executions(self, limit: int) -> list[tasks.Execution]:
+        """Return task executions not yet complete across all runs, oldest first."""
+        ...
+
+    def count_executions(self, states: Sequence[tasks.State]) -> int:
+        """Count task executions in ``states`` across all runs."""
+        ...
+
+    def update_execution(
+        self, execution: tasks.Execution, expected_revision: int
+    ) -> tasks.Execution:
+        """Write ``execution`` with compare-and-set."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

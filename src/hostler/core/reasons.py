@@ -1,0 +1,31 @@
+"""Why a run or a task execution is where it is: a typed kind plus a human description."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+
+class Kind(enum.StrEnum):
+    """The typed part of a reason; stable, safe to match on in scripts."""
+
+    PARALLELISM_LIMIT = "parallelism_limit"
+    GLOBAL_LIMIT = "global_limit"
+    WAITING_FOR_DEPENDENCIES = "waiting_for_dependencies"
+    EXIT_CODE = "exit_code"
+    TIMEOUT = "timeout"
+    RUN_TIMEOUT = "run_timeout"
+    CANCELLED = "cancelled"
+    DEPENDENCY_NOT_MET = "dependency_not_met"
+    TASK_FAILED = "task_failed"
+    SCHEDULER_ERROR = "scheduler_error"
+    LOST = "lost"
+    ORPHANED = "orphaned"
+
+
+@dataclasses.dataclass(frozen=True)
+class Reason:
+    """Why something is in its state or status. Immutable."""
+
+    kind: Kind
+    description: str
