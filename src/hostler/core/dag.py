@@ -6,7 +6,7 @@ the SDK and the tests without a configuration object.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from hostler.core import errors, identifiers
 
@@ -63,27 +63,25 @@ def find_cycle(graph: Graph) -> list[str]:
     deps = {task_id: list(d) for task_id, d in graph}
     white, grey, black = 0, 1, 2
     colour = dict.fromkeys(deps, white)
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str]:
-        colour[node] = grey
-        stack.append(node)
-        for nxt in deps.get(node, []):
-            if colour.get(nxt) == grey:
-                return [*stack[stack.index(nxt) :], nxt]
-            if colour.get(nxt) == white:
-                found = visit(nxt)
-                if found:
-                    return found
-        stack.pop()
-        colour[node] = black
-        return []
-
-    for task_id, _ in graph:
-        if colour[task_id] == white:
-            found = visit(task_id)
-            if found:
-                return found
+    # Depth-first with an explicit stack, not recursion: a long chain of tasks must not hit the
+    # interpreter's recursion limit.
+    for root, _ in graph:
+        if colour[root] != white:
+            continue
+        colour[root] = grey
+        path = [root]
+        pending: list[Iterator[str]] = [iter(deps[root])]
+        while pending:
+            nxt = next(pending[-1], None)
+            if nxt is None:
+                colour[path.pop()] = black
+                pending.pop()
+            elif colour.get(nxt) == grey:
+                return [*path[path.index(nxt) :], nxt]
+            elif colour.get(nxt) == white:
+                colour[nxt] = grey
+                path.append(nxt)
+                pending.append(iter(deps[nxt]))
     return []
 
 
@@ -92,7 +90,8 @@ def order(graph: Graph) -> list[str]:
     remaining = {task_id: set(d) for task_id, d in graph}
     done: list[str] = []
     while remaining:
-        ready = [t for t, d in remaining.items() if not d - set(done)]
+        finished = set(done)
+        ready = [t for t, d in remaining.items() if not d - finished]
         if not ready:
             raise errors.InvalidArgument("pipeline: dependency cycle", field="tasks")
         for task_id in ready:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
@@ -16,7 +17,10 @@ def parse(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError("a duration is a number of seconds or a string such as '30s' or '5m'")
     if isinstance(value, int | float):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:
+            raise ValueError("a duration must be a finite number of seconds") from None
     elif isinstance(value, str):
         text = value.strip().replace(" ", "")
         if re.fullmatch(r"\d+(\.\d+)?", text):
@@ -28,6 +32,8 @@ def parse(value: object) -> float:
             seconds = sum(float(n) * _UNITS[u] for n, u in parts)
     else:
         raise ValueError("a duration is a number of seconds or a string such as '30s' or '5m'")
+    if not math.isfinite(seconds):
+        raise ValueError("a duration must be a finite number of seconds")
     if seconds <= 0:
         raise ValueError("a duration must be greater than zero")
     return seconds
