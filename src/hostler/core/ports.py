@@ -20,7 +20,7 @@ from hostler.core import namespaces, pipelines, runs, tasks
 # --------------------------------------------------------------------------------------------
 
 LABEL_PREFIX = "io.hostler."
-"""Every container Hostler creates carries labels under this prefix (namespace, pipeline, run, ...)."""
+"""Every container Hostler creates carries labels under this prefix (namespace, run, ...)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,7 +149,11 @@ class Scheduler(Protocol):
 
 @dataclasses.dataclass(frozen=True)
 class LogChunk:
-    """Part of a stored log: ``lines`` from a line offset on, and whether the log has ended."""
+    """Part of a stored log: ``lines`` from a line offset on.
+
+    ``ended`` is True only when this chunk reaches the end-of-log marker, so a reader paging with a
+    ``limit`` keeps reading until it sees ``ended``.
+    """
 
     lines: list[LogLine]
     next_offset: int

@@ -1,0 +1,1 @@
+"""Durable state in SQL databases: tables, repositories, migrations, and the Store on top."""

@@ -1,0 +1,191 @@
+"""The SQL store: ``ports.Store`` on SQLAlchemy Core, one transaction per method.
+
+Reads run in read-only transactions (on SQLite they never wait for writers); writes take the
+write lock up front. Compare-and-set updates are single ``UPDATE ... WHERE revision = :expected
+RETURNING *`` statements, so the happy path of the engine's hot loop is one round trip.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from hostler.core import errors, namespaces, pipelines, runs, tasks
+from hostler.storage import database
+from hostler.storage import executions as execution_rows
+from hostler.storage import namespaces as namespace_rows
+from hostler.storage import pipelines as pipeline_rows
+from hostler.storage import runs as run_rows
+
+
+class Store:
+    """Hostler's durable state in an SQL database; implements ``hostler.core.ports.Store``.
+
+    The engine must have been made by ``database.connect`` and migrated by ``database.migrate``.
+    Safe to share between threads; ``close`` disposes of the engine's connections.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+
+    def _read(self) -> database.Transaction:
+        return database.transaction(self._engine, write=False)
+
+    def _write(self) -> database.Transaction:
+        return database.transaction(self._engine, write=True)
+
+    # namespaces ---------------------------------------------------------------------------
+
+    def create_namespace(self, namespace: namespaces.Namespace) -> namespaces.Namespace:
+        """Create a namespace; ``AlreadyExists`` if the name is taken."""
+        with self._write() as connection:
+            return namespace_rows.create(connection, namespace)
+
+    def get_namespace(self, name: str) -> namespaces.Namespace:
+        """Return the namespace ``name``; ``NotFound`` if there is none."""
+        with self._read() as connection:
+            return namespace_rows.get(connection, name)
+
+    def list_namespaces(self, after: str | None, limit: int) -> list[namespaces.Namespace]:
+        """Return at most ``limit`` namespaces ordered by name, after the name ``after``."""
+        with self._read() as connection:
+            return namespace_rows.list_(connection, after, limit)
+
+    # pipelines and versions ---------------------------------------------------------------
+
+    def get_pipeline(self, namespace: str, pipeline: str) -> pipelines.Pipeline:
+        """Return the pipeline; ``NotFound`` names the namespace if that is what is missing."""
+        with self._read() as connection:
+            return pipeline_rows.get(connection, namespace, pipeline)
+
+    def list_pipelines(
+        self, namespace: str, after: str | None, limit: int
+    ) -> list[pipelines.Pipeline]:
+        """Return the namespace's pipelines ordered by id; ``NotFound`` for a missing namespace."""
+        with self._read() as connection:
+            return pipeline_rows.list_(connection, namespace, after, limit)
+
+    def find_version(self, namespace: str, pipeline: str, digest: str) -> pipelines.Version | None:
+        """Return the version of the pipeline with ``digest``, or None."""
+        with self._read() as connection:
+            return pipeline_rows.find_version(connection, namespace, pipeline, digest)
+
+    def create_version(
+        self, namespace: str, config: pipelines.Config, digest: str, now: datetime.datetime
+    ) -> pipelines.Version:
+        """Store ``config`` as the next version of pipeline ``config.id`` (created if new)."""
+        with self._write() as connection:
+            return pipeline_rows.create_version(connection, namespace, config, digest, now)
+
+    def get_version(self, namespace: str, pipeline: str, version: int) -> pipelines.Version:
+        """Return one version of a pipeline."""
+        with self._read() as connection:
+            return pipeline_rows.get_version(connection, namespace, pipeline, version)
+
+    def list_versions(
+        self, namespace: str, pipeline: str, after: int | None, limit: int
+    ) -> list[pipelines.Version]:
+        """Return the pipeline's versions, newest first (``after`` is a version number)."""
+        with self._read() as connection:
+            return pipeline_rows.list_versions(connection, namespace, pipeline, after, limit)
+
+    def update_pipeline(
+        self, pipeline: pipelines.Pipeline, expected_revision: int
+    ) -> pipelines.Pipeline:
+        """Write ``pipeline`` (description, live version, updated) with compare-and-set."""
+        with self._write() as connection:
+            return pipeline_rows.update(connection, pipeline, expected_revision)
+
+    # runs and task executions -------------------------------------------------------------
+
+    def create_run(
+        self, run: runs.Run, executions: Sequence[tasks.Execution]
+    ) -> tuple[runs.Run, list[tasks.Execution]]:
+        """Store a new run with its task executions, giving it the pipeline's next run id."""
+        _check_executions(run, executions)
+        with self._write() as connection:
+            stored = run_rows.create(connection, run)
+            return stored, execution_rows.create(connection, stored.id, executions)
+
+    def get_run(self, namespace: str, pipeline: str, run: int) -> runs.Run:
+        """Return one run; ``NotFound`` names the namespace or pipeline if that is missing."""
+        with self._read() as connection:
+            return run_rows.get(connection, namespace, pipeline, run)
+
+    def list_runs(
+        self,
+        namespace: str,
+        pipeline: str,
+        after: int | None,
+        limit: int,
+        states: Sequence[runs.State] = (),
+    ) -> list[runs.Run]:
+        """Return the pipeline's runs, newest first, optionally only in ``states``."""
+        with self._read() as connection:
+            return run_rows.list_(connection, namespace, pipeline, after, limit, states)
+
+    def list_active_runs(self, limit: int) -> list[runs.Run]:
+        """Return runs not yet complete across all pipelines, oldest first (for the engine)."""
+        with self._read() as connection:
+            return run_rows.list_active(connection, limit)
+
+    def count_runs(self, namespace: str, pipeline: str, state: runs.State) -> int:
+        """Count the pipeline's runs in ``state``."""
+        with self._read() as connection:
+            return run_rows.count(connection, namespace, pipeline, state)
+
+    def update_run(self, run: runs.Run, expected_revision: int) -> runs.Run:
+        """Write ``run`` with compare-and-set; its key, version, variables and trigger are fixed."""
+        with self._write() as connection:
+            return run_rows.update(connection, run, expected_revision)
+
+    def get_execution(
+        self, namespace: str, pipeline: str, run: int, task: str, attempt: int | None = None
+    ) -> tasks.Execution:
+        """Return a task execution; the latest attempt when ``attempt`` is None."""
+        with self._read() as connection:
+            return execution_rows.get(connection, namespace, pipeline, run, task, attempt)
+
+    def list_executions(self, namespace: str, pipeline: str, run: int) -> list[tasks.Execution]:
+        """Return every attempt of every task of the run, in pipeline order then attempt."""
+        with self._read() as connection:
+            return execution_rows.list_(connection, namespace, pipeline, run)
+
+    def list_active_executions(self, limit: int) -> list[tasks.Execution]:
+        """Return task executions not yet complete across all runs, oldest first."""
+        with self._read() as connection:
+            return execution_rows.list_active(connection, limit)
+
+    def count_executions(self, states: Sequence[tasks.State]) -> int:
+        """Count task executions in ``states`` across all runs."""
+        with self._read() as connection:
+            return execution_rows.count(connection, states)
+
+    def update_execution(
+        self, execution: tasks.Execution, expected_revision: int
+    ) -> tasks.Execution:
+        """Write ``execution`` with compare-and-set; its key, position and creation are fixed."""
+        with self._write() as connection:
+            return execution_rows.update(connection, execution, expected_revision)
+
+    def close(self) -> None:
+        """Release the engine's pooled connections."""
+        self._engine.dispose()
+
+
+def _check_executions(run: runs.Run, executions: Sequence[tasks.Execution]) -> None:
+    seen: set[tuple[str, int]] = set()
+    for execution in executions:
+        if (execution.namespace, execution.pipeline) != (run.namespace, run.pipeline):
+            raise errors.InvalidArgument(
+                f"task '{execution.task}': belongs to pipeline '{execution.namespace}/"
+                f"{execution.pipeline}', not '{run.namespace}/{run.pipeline}'",
+                field="task",
+            )
+        if (execution.task, execution.attempt) in seen:
+            raise errors.InvalidArgument(
+                f"task '{execution.task}' (attempt {execution.attempt}): given twice", field="task"
+            )
+        seen.add((execution.task, execution.attempt))

@@ -1,0 +1,185 @@
+"""The schema: every table Hostler keeps, as SQLAlchemy Core metadata.
+
+Migrations (``migrations/versions``) create exactly this; a test compares the two. Every row that
+changes carries a ``revision`` column for compare-and-set updates. Timestamps are stored in UTC and
+always read back timezone-aware, whatever the database.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+NAME = 63
+"""Length of identifiers: namespace, pipeline and task names (see ``core.identifiers``)."""
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+"""All of Hostler's tables; constraint names follow one convention so migrations can name them."""
+
+
+class UTCDateTime(sa.TypeDecorator[datetime.datetime]):
+    """A timestamp stored in UTC and read back timezone-aware in UTC, on SQLite too.
+
+    Naive datetimes are refused: Hostler's clock is always aware, and a naive value is a bug that
+    would otherwise shift times silently.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: datetime.datetime | None, dialect: sa.Dialect
+    ) -> datetime.datetime | None:
+        """Convert an aware datetime to UTC before it is written."""
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"timestamp {value.isoformat()} has no time zone")
+        return value.astimezone(datetime.UTC)
+
+    def process_result_value(
+        self, value: Any | None, dialect: sa.Dialect
+    ) -> datetime.datetime | None:
+        """Return the stored value as an aware UTC datetime (SQLite returns it naive)."""
+        if value is None:
+            return None
+        if not isinstance(value, datetime.datetime):
+            raise TypeError(f"timestamp column returned {type(value).__name__}")
+        if value.tzinfo is None:
+            return value.replace(tzinfo=datetime.UTC)
+        return value.astimezone(datetime.UTC)
+
+
+def _revision() -> sa.Column[int]:
+    return sa.Column("revision", sa.Integer, nullable=False)
+
+
+namespaces = sa.Table(
+    "namespaces",
+    metadata,
+    sa.Column("name", sa.String(NAME), primary_key=True),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("created", UTCDateTime, nullable=False),
+)
+
+pipelines = sa.Table(
+    "pipelines",
+    metadata,
+    sa.Column("namespace", sa.String(NAME), sa.ForeignKey("namespaces.name"), primary_key=True),
+    sa.Column("id", sa.String(NAME), primary_key=True),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("live_version", sa.Integer, nullable=True),
+    sa.Column("run_counter", sa.Integer, nullable=False),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("updated", UTCDateTime, nullable=False),
+    _revision(),
+)
+
+versions = sa.Table(
+    "versions",
+    metadata,
+    sa.Column("namespace", sa.String(NAME), primary_key=True),
+    sa.Column("pipeline", sa.String(NAME), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("digest", sa.String(128), nullable=False),
+    sa.Column("config", sa.Text, nullable=False),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.ForeignKeyConstraint(["namespace", "pipeline"], ["pipelines.namespace", "pipelines.id"]),
+    sa.UniqueConstraint("namespace", "pipeline", "digest"),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("namespace", sa.String(NAME), primary_key=True),
+    sa.Column("pipeline", sa.String(NAME), primary_key=True),
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason_kind", sa.String(64), nullable=True),
+    sa.Column("reason_description", sa.Text, nullable=True),
+    sa.Column("variables", sa.Text, nullable=False),
+    sa.Column("trigger", sa.String(255), nullable=False),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("started", UTCDateTime, nullable=True),
+    sa.Column("ended", UTCDateTime, nullable=True),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False),
+    _revision(),
+    sa.ForeignKeyConstraint(
+        ["namespace", "pipeline", "version"],
+        ["versions.namespace", "versions.pipeline", "versions.version"],
+    ),
+)
+
+task_executions = sa.Table(
+    "task_executions",
+    metadata,
+    sa.Column("namespace", sa.String(NAME), primary_key=True),
+    sa.Column("pipeline", sa.String(NAME), primary_key=True),
+    sa.Column("run", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("task", sa.String(NAME), primary_key=True),
+    sa.Column("attempt", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason_kind", sa.String(64), nullable=True),
+    sa.Column("reason_description", sa.Text, nullable=True),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("queued", UTCDateTime, nullable=True),
+    sa.Column("started", UTCDateTime, nullable=True),
+    sa.Column("ended", UTCDateTime, nullable=True),
+    sa.Column("exit_code", sa.Integer, nullable=True),
+    sa.Column("container", sa.String(255), nullable=True),
+    sa.Column("image_digest", sa.String(255), nullable=True),
+    sa.Column("lease_owner", sa.String(255), nullable=True),
+    sa.Column("lease_expires", UTCDateTime, nullable=True),
+    _revision(),
+    sa.ForeignKeyConstraint(
+        ["namespace", "pipeline", "run"], ["runs.namespace", "runs.pipeline", "runs.id"]
+    ),
+)
+
+
+def where_key(table: sa.Table, columns: Sequence[str]) -> sa.ColumnElement[bool]:
+    """Return ``col = :k_col AND ...`` over ``columns``: a reusable, pre-built key condition."""
+    return sa.and_(*(table.c[name] == sa.bindparam(f"k_{name}") for name in columns))
+
+
+def compare_and_set(table: sa.Table, key: Sequence[str], values: Sequence[str]) -> sa.Update:
+    """Return the compare-and-set update of ``table``, built once and reused with parameters.
+
+    ``UPDATE table SET <values> = :v_<name>, revision = revision + 1 WHERE <key> = :k_<name>
+    AND revision = :expected RETURNING *``. Building statements once keeps SQLAlchemy's
+    per-call work (coercion, cache keys) off the engine's hot path.
+    """
+    return (
+        table.update()
+        .where(where_key(table, key), table.c.revision == sa.bindparam("expected"))
+        .values(
+            {
+                table.c.revision: table.c.revision + 1,
+                **{
+                    table.c[name]: sa.bindparam(f"v_{name}", type_=table.c[name].type)
+                    for name in values
+                },
+            }
+        )
+        .returning(*table.c)
+    )
+
+
+def params(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``values`` with ``prefix`` before each name: parameters of a pre-built statement."""
+    return {prefix + name: value for name, value in values.items()}
