@@ -41,7 +41,9 @@ def validate(pipeline_id: str, graph: Graph) -> None:
             field = f"tasks[{index}].depends_on.{dep}"
             if dep == task_id:
                 raise errors.InvalidArgument(
-                    f"task '{task_id}': depends on itself", field=field, hint="remove the dependency"
+                    f"task '{task_id}': depends on itself",
+                    field=field,
+                    hint="remove the dependency",
                 )
             if dep not in seen:
                 raise errors.InvalidArgument(

@@ -1,4 +1,4 @@
-"""Durations as people write them (``30s``, ``5m``, ``1h30m``) and as Hostler stores them (seconds)."""
+"""Durations as people write them (``30s``, ``5m``, ``1h30m``) and as Hostler keeps them."""
 
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ def parse(value: object) -> float:
         else:
             parts = _PART.findall(text)
             if not parts or "".join(n + u for n, u in parts) != text:
-                raise ValueError(f"'{value}' is not a duration; write it like '30s', '5m' or '1h30m'")
+                raise ValueError(
+                    f"'{value}' is not a duration; write it like '30s', '5m' or '1h30m'"
+                )
             seconds = sum(float(n) * _UNITS[u] for n, u in parts)
     else:
         raise ValueError("a duration is a number of seconds or a string such as '30s' or '5m'")
@@ -39,7 +41,7 @@ def parse(value: object) -> float:
     return seconds
 
 
-def format(seconds: float) -> str:  # noqa: A001 - reads well as durations.format
+def format(seconds: float) -> str:
     """Return ``seconds`` written compactly, e.g. ``90`` as ``1m30s``."""
     if seconds < 1:
         return f"{round(seconds * 1000)}ms"

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import pydantic
 
-from hostler.core import dag, durations, errors
+from hostler.core import dag, durations, errors, identifiers
 
 Duration = Annotated[
     float,
@@ -111,6 +111,9 @@ def parse(data: Mapping[str, Any]) -> Config:
             hint="see docs/pipelines.md for the fields a pipeline accepts",
         ) from None
     dag.validate(config.id, [(t.id, list(t.depends_on)) for t in config.tasks])
+    for index, task in enumerate(config.tasks):
+        for name in task.env:
+            identifiers.check_variable(name, field=f"tasks[{index}].env.{name}")
     return config
 
 

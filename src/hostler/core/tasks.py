@@ -106,6 +106,11 @@ class Execution:
         """The task execution written for people: ``namespace/pipeline#run/task``."""
         return f"{self.namespace}/{self.pipeline}#{self.run}/{self.task}"
 
+    @property
+    def log_key(self) -> str:
+        """The key of this attempt's log in the log store."""
+        return f"{self.namespace}/{self.pipeline}/{self.run}/{self.task}/{self.attempt}"
+
     def evolve(self, **changes: Any) -> Execution:
         """Return a copy with ``changes`` applied."""
         return dataclasses.replace(self, **changes)

@@ -16,8 +16,13 @@ def builtins(namespace: str, pipeline: str, run: int, task: str) -> dict[str, st
 
 
 def resolve(
-    *, namespace: str, pipeline: str, run: int, task: str,
-    task_env: Mapping[str, str], run_variables: Mapping[str, str],
+    *,
+    namespace: str,
+    pipeline: str,
+    run: int,
+    task: str,
+    task_env: Mapping[str, str],
+    run_variables: Mapping[str, str],
 ) -> dict[str, str]:
     """Return a task's environment: built-ins, then the task's env, then the run's variables.
 

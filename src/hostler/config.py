@@ -1,0 +1,227 @@
+"""The settings tree: defaults < ``hostler.toml`` (or ``--config``) < ``HOSTLER_*`` variables.
+
+The tree is plain pydantic models; ``load`` merges the three sources itself so that an unknown key
+is an error wherever it comes from (a file or a mistyped variable). Nested keys use ``__`` in
+variable names (``HOSTLER_SERVER__PORT=9000``).
+Settings are loaded once, in bootstrap, and passed down frozen; nothing below reads the environment.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import tomllib
+from typing import Any, Literal
+
+import pydantic
+
+from hostler.core import errors
+
+
+def _default_data_dir() -> pathlib.Path:
+    return pathlib.Path.home() / ".local" / "share" / "hostler"
+
+
+class _Section(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+
+class Server(_Section):
+    """The HTTP API server."""
+
+    host: str = pydantic.Field("127.0.0.1", description="Address to listen on.")
+    port: int = pydantic.Field(8080, ge=1, le=65535, description="Port to listen on.")
+    max_body_bytes: int = pydantic.Field(
+        1024 * 1024, ge=1024, description="Largest request body accepted by most routes."
+    )
+    max_pipeline_bytes: int = pydantic.Field(
+        256 * 1024, ge=1024, description="Largest pipeline configuration accepted."
+    )
+
+
+class Storage(_Section):
+    """Where Hostler's state is kept."""
+
+    url: str | None = pydantic.Field(
+        None, description="SQLAlchemy database URL; default: SQLite file hostler.db in data_dir."
+    )
+
+
+class Scheduler(_Section):
+    """Where task containers run. Each backend reads its own sub-section ([scheduler.docker])."""
+
+    model_config = pydantic.ConfigDict(extra="allow", frozen=True)
+
+    backend: str = pydantic.Field("docker", description="Scheduler plug-in: docker or local.")
+
+    def section(self, name: str) -> dict[str, Any]:
+        """Return the raw settings of backend ``name`` (validated by the backend's Config)."""
+        extra = self.model_extra or {}
+        value = extra.get(name, {})
+        if not isinstance(value, dict):
+            raise errors.InvalidArgument(
+                f"config: [scheduler.{name}] must be a table", field=f"scheduler.{name}"
+            )
+        return value
+
+
+class Engine(_Section):
+    """The run shepherd."""
+
+    max_running_tasks: int = pydantic.Field(
+        16, ge=1, description="Task executions starting or running at once, across all runs."
+    )
+    stop_grace: float = pydantic.Field(
+        10.0, gt=0, description="Seconds between SIGTERM and SIGKILL when a task is stopped."
+    )
+    poll_interval: float = pydantic.Field(
+        1.0, gt=0, description="Seconds between engine passes when nothing wakes it sooner."
+    )
+    remove_containers: bool = pydantic.Field(
+        True, description="Remove a task's container once its log and exit code are stored."
+    )
+
+
+class Logging(_Section):
+    """Hostler's own logs (task output is kept apart, per task)."""
+
+    level: Literal["debug", "info", "warning", "error"] = pydantic.Field(
+        "info", description="Lowest level written."
+    )
+    format: Literal["auto", "json", "console"] = pydantic.Field(
+        "auto", description="json for machines, console for people; auto picks by terminal."
+    )
+
+
+class Settings(_Section):
+    """Every setting of a Hostler server."""
+
+    data_dir: pathlib.Path = pydantic.Field(
+        default_factory=_default_data_dir, description="Where the database and task logs live."
+    )
+    dev: bool = pydantic.Field(False, description="Development mode: local use only.")
+    server: Server = Server()
+    storage: Storage = Storage()
+    scheduler: Scheduler = Scheduler()
+    engine: Engine = Engine()
+    logging: Logging = Logging()
+
+    @property
+    def database_url(self) -> str:
+        """The database URL in force."""
+        return self.storage.url or f"sqlite:///{self.data_dir / 'hostler.db'}"
+
+    @property
+    def logs_dir(self) -> pathlib.Path:
+        """Where task logs are written."""
+        return self.data_dir / "logs"
+
+
+_ENV_NOT_SETTINGS = {"HOSTLER_URL", "HOSTLER_TOKEN", "HOSTLER_CONTEXT", "HOSTLER_NAMESPACE"}
+
+
+def load(
+    path: pathlib.Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Load settings from ``path`` (a TOML file), ``environ`` and ``overrides``, in rising order."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise errors.InvalidArgument(
+                f"config file '{path}': not found", field="config", hint="check the path"
+            ) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise errors.InvalidArgument(
+                f"config file '{path}': not valid TOML ({exc})", field="config"
+            ) from None
+    env = _environment_values(environ or {})
+    merged = _merge(_merge(data, env), overrides or {})
+    try:
+        return Settings.model_validate(merged)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        what = "is not a known setting" if first["type"] == "extra_forbidden" else first["msg"]
+        raise errors.InvalidArgument(
+            f"config: '{field}' {what}",
+            field=field,
+            hint="'hostler config default' prints every setting with its documentation",
+        ) from None
+
+
+def _environment_values(environ: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith("HOSTLER_") or name in _ENV_NOT_SETTINGS:
+            continue
+        parts = name[len("HOSTLER_") :].lower().split("__")
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return out
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def default_file() -> str:
+    """Return a documented TOML file holding every setting at its default."""
+    lines = [
+        "# Hostler configuration. Every setting is shown at its default.",
+        "# Environment variables override this file: HOSTLER_<SECTION>__<KEY>, e.g.",
+        "# HOSTLER_SERVER__PORT=9000. Unknown keys are errors.",
+        "",
+    ]
+    top = Settings.model_fields
+    for name, field in top.items():
+        if isinstance(field.annotation, type) and issubclass(field.annotation, pydantic.BaseModel):
+            continue
+        lines += _setting(name, field, Settings.model_construct())
+    for name, field in top.items():
+        model = field.annotation
+        if not (isinstance(model, type) and issubclass(model, pydantic.BaseModel)):
+            continue
+        lines += ["", f"[{name}]"]
+        if model.__doc__:
+            lines.append(f"# {model.__doc__.strip()}")
+        instance = model()
+        for sub, subfield in model.model_fields.items():
+            lines += _setting(sub, subfield, instance)
+        if model is Scheduler:
+            lines += [
+                "",
+                "[scheduler.docker]",
+                "# The Docker engine: DOCKER_HOST or the default socket (Podman's works too).",
+                '# host = "unix:///var/run/docker.sock"',
+                '# pull = "if-missing"   # if-missing | always | never',
+                "",
+                "[scheduler.local]",
+                "# Host processes, NO isolation: for development and engine tests only.",
+                '# work_dir = "/tmp/hostler-local"',
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def _setting(name: str, field: Any, instance: pydantic.BaseModel) -> list[str]:
+    value = getattr(instance, name)
+    out = [f"# {field.description}"] if field.description else []
+    if value is None:
+        out.append(f"# {name} =")
+    elif isinstance(value, bool):
+        out.append(f"{name} = {'true' if value else 'false'}")
+    elif isinstance(value, int | float):
+        out.append(f"{name} = {value}")
+    else:
+        out.append(f'{name} = "{value}"')
+    return out

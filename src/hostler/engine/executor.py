@@ -1,0 +1,244 @@
+"""Carries one claimed task execution through its container's life.
+
+create → record container and image digest → start → collect logs → wait (timeout, cancel) →
+record the outcome → end the log → remove the container. Each state change goes through the task
+state machine and the store's compare-and-set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+from hostler.core import durations, errors, pipelines, ports, reasons, runs, tasks, variables
+from hostler.engine import logcollector
+
+log = logging.getLogger(__name__)
+
+WAIT_SLICE = 0.5
+"""Seconds between checks for cancellation and timeout while a container runs."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """How tasks are run; taken from the engine settings."""
+
+    stop_grace: float
+    remove_containers: bool
+    instance_id: str
+
+
+class Stop:
+    """A request to stop one running task, with the reason to record."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.reason: reasons.Reason | None = None
+
+    def request(self, reason: reasons.Reason) -> None:
+        """Ask the task to stop; the first reason given is kept."""
+        if self.reason is None:
+            self.reason = reason
+        self._event.set()
+
+    @property
+    def requested(self) -> bool:
+        """True once a stop was asked for."""
+        return self._event.is_set()
+
+
+def labels(execution: tasks.Execution, instance_id: str) -> dict[str, str]:
+    """Return the labels that let Hostler find the container of ``execution`` again."""
+    p = ports.LABEL_PREFIX
+    return {
+        f"{p}namespace": execution.namespace,
+        f"{p}pipeline": execution.pipeline,
+        f"{p}run": str(execution.run),
+        f"{p}task": execution.task,
+        f"{p}attempt": str(execution.attempt),
+        f"{p}instance": instance_id,
+    }
+
+
+class Executor:
+    """Runs claimed task executions on a scheduler, recording every step in the store."""
+
+    def __init__(
+        self,
+        store: ports.Store,
+        logs: ports.LogStore,
+        scheduler: ports.Scheduler,
+        options: Options,
+        clock: Callable[[], datetime.datetime],
+    ) -> None:
+        self._store = store
+        self._logs = logs
+        self._scheduler = scheduler
+        self._options = options
+        self._clock = clock
+
+    def _move(
+        self, execution: tasks.Execution, event: tasks.Event, **changes: object
+    ) -> tasks.Execution:
+        state, status = tasks.MACHINE.apply(execution.state, event)
+        updated = execution.evolve(state=state, status=status, **changes)
+        return self._store.update_execution(updated, execution.revision)
+
+    def run(
+        self,
+        execution: tasks.Execution,
+        run: runs.Run,
+        task: pipelines.TaskConfig,
+        stop: Stop,
+    ) -> tasks.Execution:
+        """Carry ``execution`` (claimed, STARTING) to COMPLETE and return its last snapshot."""
+        try:
+            return self._run(execution, run, task, stop)
+        except errors.Conflict:
+            log.warning("task execution changed elsewhere", extra={"task": execution.ref})
+            return self._reread(execution)
+        except errors.HostlerError as exc:
+            log.error("task execution broke off", extra={"task": execution.ref, "error": str(exc)})
+            current = self._reread(execution)
+            if current.state in (tasks.State.STARTING, tasks.State.RUNNING):
+                reason = reasons.Reason(reasons.Kind.SCHEDULER_ERROR, str(exc))
+                current = self._move(current, tasks.Event.FAIL, reason=reason, ended=self._clock())
+            return current
+
+    def _reread(self, execution: tasks.Execution) -> tasks.Execution:
+        return self._store.get_execution(
+            execution.namespace,
+            execution.pipeline,
+            execution.run,
+            execution.task,
+            execution.attempt,
+        )
+
+    def _run(
+        self,
+        execution: tasks.Execution,
+        run: runs.Run,
+        task: pipelines.TaskConfig,
+        stop: Stop,
+    ) -> tasks.Execution:
+        if stop.requested and stop.reason is not None:
+            return self._move(
+                execution, tasks.Event.CANCEL, reason=stop.reason, ended=self._clock()
+            )
+        env = variables.resolve(
+            namespace=execution.namespace,
+            pipeline=execution.pipeline,
+            run=execution.run,
+            task=execution.task,
+            task_env=task.env,
+            run_variables=run.variables,
+        )
+        spec = ports.ContainerSpec(
+            name=f"hostler-{execution.namespace}-{execution.pipeline}-{execution.run}-"
+            f"{execution.task}-{execution.attempt}-{uuid.uuid4().hex[:6]}",
+            image=task.image,
+            command=tuple(task.command) if task.command is not None else None,
+            env=env,
+            labels=labels(execution, self._options.instance_id),
+        )
+        try:
+            handle = self._scheduler.create(spec)
+        except errors.HostlerError as exc:
+            return self._fail_to_start(execution, f"could not create the container: {exc}")
+        try:
+            digest = self._scheduler.inspect(handle).image_digest
+            execution = self._store.update_execution(
+                execution.evolve(container=handle, image_digest=digest), execution.revision
+            )
+            self._scheduler.start(handle)
+        except errors.HostlerError as exc:
+            with contextlib.suppress(errors.HostlerError):
+                self._scheduler.remove(handle)
+            return self._fail_to_start(execution, f"could not start the container: {exc}")
+        execution = self._move(execution, tasks.Event.RUN, started=self._clock())
+        collector = logcollector.start(self._scheduler, self._logs, handle, execution.log_key)
+        status = self._wait(execution, handle, task, stop)
+        collector.finish()
+        execution = self._record_outcome(execution, status, task, stop)
+        if self._options.remove_containers:
+            self._scheduler.remove(handle)
+        return execution
+
+    def _fail_to_start(self, execution: tasks.Execution, message: str) -> tasks.Execution:
+        log.warning("task failed to start", extra={"task": execution.ref, "error": message})
+        self._logs.end(execution.log_key)
+        return self._move(
+            execution,
+            tasks.Event.FAIL,
+            reason=reasons.Reason(reasons.Kind.SCHEDULER_ERROR, message),
+            ended=self._clock(),
+        )
+
+    def _wait(
+        self,
+        execution: tasks.Execution,
+        handle: str,
+        task: pipelines.TaskConfig,
+        stop: Stop,
+    ) -> ports.ContainerStatus:
+        deadline = None
+        if task.timeout is not None:
+            deadline = time.monotonic() + task.timeout
+        while True:
+            slice_ = WAIT_SLICE
+            if deadline is not None:
+                slice_ = max(0.0, min(slice_, deadline - time.monotonic()))
+            status = self._scheduler.wait(handle, timeout=slice_)
+            if status.state in (ports.ContainerState.EXITED, ports.ContainerState.MISSING):
+                return status
+            if deadline is not None and time.monotonic() >= deadline and not stop.requested:
+                stop.request(
+                    reasons.Reason(
+                        reasons.Kind.TIMEOUT,
+                        f"exceeded its timeout of {durations.format(task.timeout or 0)}",
+                    )
+                )
+            if stop.requested:
+                self._scheduler.stop(handle, self._options.stop_grace)
+                return self._scheduler.wait(handle, timeout=self._options.stop_grace + 5)
+
+    def _record_outcome(
+        self,
+        execution: tasks.Execution,
+        status: ports.ContainerStatus,
+        task: pipelines.TaskConfig,
+        stop: Stop,
+    ) -> tasks.Execution:
+        now = self._clock()
+        if stop.reason is not None:
+            event = (
+                tasks.Event.FAIL if stop.reason.kind is reasons.Kind.TIMEOUT else tasks.Event.CANCEL
+            )
+            return self._move(
+                execution, event, reason=stop.reason, ended=now, exit_code=status.exit_code
+            )
+        if status.state is ports.ContainerState.MISSING:
+            return self._move(
+                execution,
+                tasks.Event.LOSE,
+                reason=reasons.Reason(reasons.Kind.LOST, "the container vanished while running"),
+                ended=now,
+            )
+        if status.exit_code == 0:
+            return self._move(execution, tasks.Event.SUCCEED, ended=now, exit_code=0)
+        why = f"exited with code {status.exit_code}"
+        if status.oom_killed:
+            why += " (killed: out of memory)"
+        return self._move(
+            execution,
+            tasks.Event.FAIL,
+            reason=reasons.Reason(reasons.Kind.EXIT_CODE, why),
+            ended=now,
+            exit_code=status.exit_code,
+        )

@@ -1,0 +1,47 @@
+"""Use cases for namespaces: create, get, list."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from hostler.core import errors, identifiers, namespaces
+from hostler.services import pages
+from hostler.services.context import Context
+
+
+@dataclasses.dataclass(frozen=True)
+class Created:
+    """The namespace, and whether this call created it (False: it existed with that content)."""
+
+    namespace: namespaces.Namespace
+    created: bool
+
+
+def create(ctx: Context, name: str, description: str = "") -> Created:
+    """Create namespace ``name``; an identical one is "unchanged", a different one a conflict."""
+    identifiers.check(name, what="namespace", field="name")
+    try:
+        existing = ctx.store.get_namespace(name)
+    except errors.NotFound:
+        ns = namespaces.Namespace(name=name, description=description, created=ctx.clock())
+        try:
+            return Created(ctx.store.create_namespace(ns), created=True)
+        except errors.AlreadyExists:
+            existing = ctx.store.get_namespace(name)
+    if existing.description == description:
+        return Created(existing, created=False)
+    raise errors.AlreadyExists(
+        f"namespace '{name}': already exists with another description",
+        field="name",
+        hint="choose another name, or leave the existing namespace as it is",
+    )
+
+
+def get(ctx: Context, name: str) -> namespaces.Namespace:
+    """Return namespace ``name``."""
+    return ctx.store.get_namespace(name)
+
+
+def list_(ctx: Context, cursor: str | None, limit: int) -> pages.Page[namespaces.Namespace]:
+    """Return a page of namespaces, by name."""
+    return pages.page(ctx.store.list_namespaces, cursor, limit, str, lambda n: n.name)

@@ -1,0 +1,121 @@
+"""Use cases for pipelines and their versions: register a version and make it live, list, get.
+
+Registering is content-addressed: a configuration with the digest of an existing version creates
+nothing. Making a version live goes through ``deploy``, the seam where planning, confirmation and
+the deployment history plug in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from hostler.core import errors, pipelines
+from hostler.services import pages
+from hostler.services.context import Context
+
+
+@dataclasses.dataclass(frozen=True)
+class Registered:
+    """What ``up`` did: the version, whether it is new, and whether it became live just now."""
+
+    pipeline: pipelines.Pipeline
+    version: pipelines.Version
+    created: bool
+    deployed: bool
+
+    @property
+    def unchanged(self) -> bool:
+        """True when the call changed nothing at all."""
+        return not (self.created or self.deployed)
+
+
+def register(
+    ctx: Context, namespace: str, data: Mapping[str, Any]
+) -> tuple[pipelines.Version, bool]:
+    """Validate ``data`` and store it as a new version unless an identical one exists.
+
+    Returns the version and whether it was created.
+    """
+    ctx.store.get_namespace(namespace)
+    config = pipelines.parse(data)
+    digest = pipelines.digest(config)
+    existing = ctx.store.find_version(namespace, config.id, digest)
+    if existing is not None:
+        return existing, False
+    return ctx.store.create_version(namespace, config, digest, ctx.clock()), True
+
+
+def deploy(
+    ctx: Context, namespace: str, pipeline: str, version: int
+) -> tuple[pipelines.Pipeline, bool]:
+    """Make ``version`` the pipeline's live version; return it and whether anything changed."""
+    target = ctx.store.get_version(namespace, pipeline, version)
+    current = ctx.store.get_pipeline(namespace, pipeline)
+    if current.live_version == target.version:
+        return current, False
+    updated = dataclasses.replace(
+        current,
+        live_version=target.version,
+        description=target.config.description,
+        updated=ctx.clock(),
+    )
+    return ctx.store.update_pipeline(updated, current.revision), True
+
+
+def up(ctx: Context, namespace: str, data: Mapping[str, Any]) -> Registered:
+    """Register ``data`` as a version of its pipeline and make it live."""
+    version, created = register(ctx, namespace, data)
+    pipeline, deployed = deploy(ctx, namespace, version.pipeline, version.version)
+    return Registered(pipeline, version, created, deployed)
+
+
+def get(ctx: Context, namespace: str, pipeline: str) -> pipelines.Pipeline:
+    """Return one pipeline."""
+    return ctx.store.get_pipeline(namespace, pipeline)
+
+
+def live_version(ctx: Context, namespace: str, pipeline: str) -> pipelines.Version:
+    """Return the pipeline's live version; FailedPrecondition if none is live."""
+    current = ctx.store.get_pipeline(namespace, pipeline)
+    if current.live_version is None:
+        raise errors.FailedPrecondition(
+            f"pipeline '{current.ref}': has no live version",
+            field="pipeline",
+            hint="deploy a version first with 'hostler pipeline up FILE'",
+        )
+    return ctx.store.get_version(namespace, pipeline, current.live_version)
+
+
+def list_(
+    ctx: Context, namespace: str, cursor: str | None, limit: int
+) -> pages.Page[pipelines.Pipeline]:
+    """Return a page of the namespace's pipelines, by id."""
+    ctx.store.get_namespace(namespace)
+    return pages.page(
+        lambda after, n: ctx.store.list_pipelines(namespace, after, n),
+        cursor,
+        limit,
+        str,
+        lambda p: p.id,
+    )
+
+
+def get_version(ctx: Context, namespace: str, pipeline: str, version: int) -> pipelines.Version:
+    """Return one version of a pipeline."""
+    return ctx.store.get_version(namespace, pipeline, version)
+
+
+def list_versions(
+    ctx: Context, namespace: str, pipeline: str, cursor: str | None, limit: int
+) -> pages.Page[pipelines.Version]:
+    """Return a page of the pipeline's versions, newest first."""
+    ctx.store.get_pipeline(namespace, pipeline)
+    return pages.page(
+        lambda after, n: ctx.store.list_versions(namespace, pipeline, after, n),
+        cursor,
+        limit,
+        int,
+        lambda v: v.version,
+    )

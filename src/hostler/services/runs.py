@@ -1,0 +1,135 @@
+"""Use cases for runs: start one from the live version, list, get, cancel."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+from hostler.core import dag, errors, identifiers, runs, tasks
+from hostler.services import pages, pipelines
+from hostler.services.context import Context
+
+MAX_VARIABLES = 100
+MAX_VARIABLE_BYTES = 32 * 1024
+
+
+def _check_variables(variables: Mapping[str, str]) -> dict[str, str]:
+    if len(variables) > MAX_VARIABLES:
+        raise errors.InvalidArgument(
+            f"variables: {len(variables)} given, at most {MAX_VARIABLES} allowed",
+            field="variables",
+            hint="pass large inputs as objects instead",
+        )
+    for name, value in variables.items():
+        identifiers.check_variable(name, field=f"variables.{name}")
+        if not isinstance(value, str):
+            raise errors.InvalidArgument(
+                f"variable '{name}': value must be a string",
+                field=f"variables.{name}",
+                hint='quote the value, e.g. "3"',
+            )
+        if len(value.encode()) > MAX_VARIABLE_BYTES:
+            raise errors.InvalidArgument(
+                f"variable '{name}': value longer than {MAX_VARIABLE_BYTES} bytes",
+                field=f"variables.{name}",
+                hint="pass large inputs as objects instead",
+            )
+    return dict(variables)
+
+
+def start(
+    ctx: Context,
+    namespace: str,
+    pipeline: str,
+    variables: Mapping[str, str] | None = None,
+    trigger: str = "manual",
+) -> runs.Run:
+    """Start a run of the pipeline's live version with ``variables``; it begins ``pending``."""
+    variables = _check_variables(variables or {})
+    version = pipelines.live_version(ctx, namespace, pipeline)
+    now = ctx.clock()
+    run = runs.Run(
+        namespace=namespace,
+        pipeline=pipeline,
+        id=0,
+        version=version.version,
+        state=runs.State.PENDING,
+        status=runs.Status.UNKNOWN,
+        reason=None,
+        variables=variables,
+        trigger=trigger,
+        created=now,
+    )
+    config = version.config
+    order = dag.order([(t.id, list(t.depends_on)) for t in config.tasks])
+    executions = [
+        tasks.Execution(
+            namespace=namespace,
+            pipeline=pipeline,
+            run=0,
+            task=task_id,
+            attempt=1,
+            state=tasks.State.WAITING,
+            status=tasks.Status.UNKNOWN,
+            reason=None,
+            created=now,
+            position=position,
+        )
+        for position, task_id in enumerate(order)
+    ]
+    stored, _ = ctx.store.create_run(run, executions)
+    ctx.wake()
+    return stored
+
+
+def get(ctx: Context, namespace: str, pipeline: str, run: int) -> runs.Run:
+    """Return one run."""
+    return ctx.store.get_run(namespace, pipeline, run)
+
+
+def list_(
+    ctx: Context,
+    namespace: str,
+    pipeline: str,
+    cursor: str | None,
+    limit: int,
+    states: Sequence[runs.State] = (),
+) -> pages.Page[runs.Run]:
+    """Return a page of the pipeline's runs, newest first, optionally only in ``states``."""
+    ctx.store.get_pipeline(namespace, pipeline)
+    return pages.page(
+        lambda after, n: ctx.store.list_runs(namespace, pipeline, after, n, states),
+        cursor,
+        limit,
+        int,
+        lambda r: r.id,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Cancelled:
+    """The run after a cancel request, and whether the request changed anything."""
+
+    run: runs.Run
+    changed: bool
+
+
+def cancel(ctx: Context, namespace: str, pipeline: str, run: int) -> Cancelled:
+    """Ask for the run to be cancelled; the engine stops its containers and records the outcome.
+
+    Cancelling a run that is complete, or already being cancelled, changes nothing.
+    """
+    for _ in range(10):
+        current = ctx.store.get_run(namespace, pipeline, run)
+        if current.state is runs.State.COMPLETE or current.cancel_requested:
+            return Cancelled(current, changed=False)
+        try:
+            updated = ctx.store.update_run(current.evolve(cancel_requested=True), current.revision)
+        except errors.Conflict:
+            continue
+        ctx.wake()
+        return Cancelled(updated, changed=True)
+    raise errors.Conflict(
+        f"run '{namespace}/{pipeline}#{run}': changing too fast to cancel",
+        hint="try again in a moment",
+    )
