@@ -32,14 +32,21 @@ class Registered:
 
 
 def register(
-    ctx: Context, namespace: str, data: Mapping[str, Any]
+    ctx: Context, namespace: str, data: Mapping[str, Any], pipeline: str | None = None
 ) -> tuple[pipelines.Version, bool]:
     """Validate ``data`` and store it as a new version unless an identical one exists.
 
-    Returns the version and whether it was created.
+    When ``pipeline`` is given, the configuration must be of that pipeline. Returns the version and
+    whether it was created.
     """
     ctx.store.get_namespace(namespace)
     config = pipelines.parse(data)
+    if pipeline is not None and config.id != pipeline:
+        raise errors.InvalidArgument(
+            f"pipeline '{config.id}': does not match '{pipeline}' in the path",
+            field="id",
+            hint=f"set the configuration's id to '{pipeline}', or post to its own pipeline",
+        )
     digest = pipelines.digest(config)
     existing = ctx.store.find_version(namespace, config.id, digest)
     if existing is not None:

@@ -1,0 +1,187 @@
+"""Run routes: start, list (pages, state filter), get, cancel (cancelling, unchanged), errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi import testclient
+
+from hostler.core import runs
+from hostler.services.context import Context
+
+from .conftest import ANY, API, PIPELINES, Wakes, assert_problem, pipeline
+
+RUNS = f"{PIPELINES}/hello/runs"
+
+
+def test_start_run_answers_201_with_a_pending_run(
+    client: testclient.TestClient, hello: dict[str, Any], wakes: Wakes
+) -> None:
+    response = client.post(RUNS, json={"variables": {"GREETING": "hi"}})
+    assert response.status_code == 201
+    run = response.json()
+    assert run["namespace"] == "default"
+    assert run["pipeline"] == "hello"
+    assert run["id"] == 1
+    assert run["version"] == 1
+    assert (run["state"], run["status"], run["reason"]) == ("pending", "unknown", None)
+    assert run["variables"] == {"GREETING": "hi"}
+    assert run["trigger"] == "manual"
+    assert run["started"] is None
+    assert run["cancel_requested"] is False
+    assert wakes.count == 1
+
+
+def test_start_run_with_an_empty_body_starts_without_variables(
+    client: testclient.TestClient, hello: dict[str, Any]
+) -> None:
+    response = client.post(RUNS)
+    assert response.status_code == 201
+    assert response.json()["variables"] == {}
+
+
+def test_start_run_with_a_bad_variable_name_names_it(
+    client: testclient.TestClient, hello: dict[str, Any]
+) -> None:
+    response = client.post(RUNS, json={"variables": {"1BAD": "x"}})
+    assert_problem(response, 422, "invalid_argument", field="variables.1BAD")
+    assert client.get(RUNS).json()["items"] == []
+
+
+def test_start_run_with_a_variable_that_is_not_a_string_names_it(
+    client: testclient.TestClient, hello: dict[str, Any]
+) -> None:
+    response = client.post(RUNS, json={"variables": {"COUNT": 3}})
+    body = assert_problem(response, 422, "invalid_argument", field="variables.COUNT")
+    assert body["detail"] == "field 'variables.COUNT': input should be a valid string"
+
+
+def test_start_run_of_a_missing_pipeline_names_it(client: testclient.TestClient) -> None:
+    response = client.post(f"{PIPELINES}/x/runs", json={})
+    body = assert_problem(response, 404, "not_found", field=ANY)
+    assert body["detail"] == "pipeline 'default/x': not found"
+
+
+def test_start_run_in_a_missing_namespace_names_it(client: testclient.TestClient) -> None:
+    response = client.post(f"{API}/namespaces/nope/pipelines/x/runs", json={})
+    body = assert_problem(response, 404, "not_found", field=ANY)
+    assert body["detail"] == "namespace 'nope': not found"
+
+
+def test_start_run_without_a_live_version_is_a_failed_precondition(
+    client: testclient.TestClient,
+) -> None:
+    registered = client.post(f"{PIPELINES}/hello/versions", json={"config": pipeline()})
+    assert registered.status_code == 201
+    response = client.post(RUNS, json={})
+    body = assert_problem(response, 409, "failed_precondition", field=ANY)
+    assert "no live version" in body["detail"]
+
+
+def test_get_run(client: testclient.TestClient, run: dict[str, Any]) -> None:
+    response = client.get(f"{RUNS}/1")
+    assert response.status_code == 200
+    assert response.json() == run
+
+
+@pytest.mark.parametrize(
+    ("url", "missing"),
+    [
+        (f"{RUNS}/9", "run 'default/hello#9'"),
+        (f"{PIPELINES}/nope/runs/1", "pipeline 'default/nope'"),
+        (f"{PIPELINES}/nope/runs", "pipeline 'default/nope'"),
+        (f"{API}/namespaces/nope/pipelines/hello/runs/1", "namespace 'nope'"),
+    ],
+)
+def test_missing_things_are_named(
+    client: testclient.TestClient, run: dict[str, Any], url: str, missing: str
+) -> None:
+    body = assert_problem(client.get(url), 404, "not_found", field=ANY)
+    assert body["detail"].startswith(missing), body["detail"]
+
+
+def test_run_id_that_is_not_a_number_names_the_path_parameter(
+    client: testclient.TestClient, run: dict[str, Any]
+) -> None:
+    body = assert_problem(client.get(f"{RUNS}/first"), 422, "invalid_argument", field="run")
+    assert body["detail"].startswith("path parameter 'run': ")
+
+
+def test_list_runs_newest_first_with_a_cursor(
+    client: testclient.TestClient, hello: dict[str, Any]
+) -> None:
+    for _ in range(3):
+        assert client.post(RUNS, json={}).status_code == 201
+    first = client.get(RUNS, params={"limit": 2}).json()
+    assert [r["id"] for r in first["items"]] == [3, 2]
+    second = client.get(RUNS, params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    assert [r["id"] for r in second["items"]] == [1]
+    assert second["next_cursor"] is None
+
+
+def test_list_runs_filters_by_state(
+    client: testclient.TestClient, run: dict[str, Any], ctx: Context
+) -> None:
+    stored = ctx.store.get_run("default", "hello", 1)
+    ctx.store.update_run(
+        stored.evolve(state=runs.State.COMPLETE, status=runs.Status.SUCCESSFUL), stored.revision
+    )
+    client.post(RUNS, json={})
+
+    def ids(*states: str) -> list[int]:
+        body = client.get(RUNS, params={"state": list(states)}).json()
+        return [r["id"] for r in body["items"]]
+
+    assert ids("pending") == [2]
+    assert ids("complete") == [1]
+    assert ids("pending", "complete") == [2, 1]
+    assert ids("running") == []
+
+
+def test_list_runs_with_an_unknown_state_names_it(
+    client: testclient.TestClient, hello: dict[str, Any]
+) -> None:
+    response = client.get(RUNS, params={"state": ["pending", "done"]})
+    assert_problem(response, 422, "invalid_argument", field="state[1]")
+
+
+def test_cancel_pending_run_answers_202_cancelling(
+    client: testclient.TestClient, run: dict[str, Any], wakes: Wakes
+) -> None:
+    before = wakes.count
+    response = client.post(f"{RUNS}/1/cancel")
+    assert response.status_code == 202
+    body = response.json()
+    assert body["result"] == "cancelling"
+    assert body["run"]["cancel_requested"] is True
+    assert wakes.count == before + 1
+
+
+def test_cancel_twice_answers_200_unchanged(
+    client: testclient.TestClient, run: dict[str, Any]
+) -> None:
+    client.post(f"{RUNS}/1/cancel")
+    response = client.post(f"{RUNS}/1/cancel")
+    assert response.status_code == 200
+    assert response.json()["result"] == "unchanged"
+
+
+def test_cancel_complete_run_answers_200_unchanged(
+    client: testclient.TestClient, run: dict[str, Any], ctx: Context
+) -> None:
+    stored = ctx.store.get_run("default", "hello", 1)
+    ctx.store.update_run(
+        stored.evolve(state=runs.State.COMPLETE, status=runs.Status.FAILED), stored.revision
+    )
+    response = client.post(f"{RUNS}/1/cancel")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["result"] == "unchanged"
+    assert (body["run"]["state"], body["run"]["status"]) == ("complete", "failed")
+    assert body["run"]["cancel_requested"] is False
+
+
+def test_cancel_missing_run_names_it(client: testclient.TestClient, run: dict[str, Any]) -> None:
+    body = assert_problem(client.post(f"{RUNS}/7/cancel"), 404, "not_found", field=ANY)
+    assert body["detail"].startswith("run 'default/hello#7'")
