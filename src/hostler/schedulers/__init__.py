@@ -1,0 +1,1 @@
+"""Scheduler backends: where task containers run (``docker``, ``local``), one package each."""

@@ -1,0 +1,294 @@
+"""The scheduler conformance suite: the same promises, asserted the same way, for every backend.
+
+Commands use only what exists both in busybox and on a host (``sh``, ``echo``, ``printf``,
+``seq``, ``sleep``). Time bounds are generous "does not hang" limits, never measurements.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Iterator
+
+import pytest
+
+from hostler.core import errors, ports
+
+from .conftest import Backend
+
+State = ports.ContainerState
+
+HANG = 30.0
+"""Seconds after which a call that should return is taken to hang."""
+
+
+def collect(lines: Iterator[ports.LogLine], within: float = HANG) -> list[ports.LogLine]:
+    """Return all of ``lines``, failing if the iterator does not end ``within`` seconds."""
+    got: list[ports.LogLine] = []
+    failure: list[BaseException] = []
+
+    def drain() -> None:
+        try:
+            got.extend(lines)
+        except BaseException as exc:  # handed over to the test's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=drain, daemon=True)
+    thread.start()
+    thread.join(within)
+    assert not thread.is_alive(), f"log iterator did not end within {within} s"
+    if failure:
+        raise failure[0]
+    return got
+
+
+def texts(lines: Iterable[ports.LogLine], stream: str = "stdout") -> list[str]:
+    """Return the text of the lines of ``stream``, in order."""
+    return [line.text for line in lines if line.stream == stream]
+
+
+def finish(backend: Backend, *command: str) -> tuple[str, ports.ContainerStatus]:
+    """Run ``command`` to its end; return its handle and final status."""
+    handle = backend.run(*command)
+    return handle, backend.scheduler.wait(handle, timeout=HANG)
+
+
+def test_create_records_the_container_without_starting_it(backend: Backend) -> None:
+    handle = backend.scheduler.create(backend.spec("echo", "hello"))
+
+    status = backend.scheduler.inspect(handle)
+
+    assert status.state is State.CREATED
+    assert status.handle == handle
+    assert status.started is None
+    assert collect(backend.scheduler.logs(handle)) == []
+
+
+def test_start_runs_the_container(backend: Backend) -> None:
+    handle = backend.run("sleep", "30")
+
+    status = backend.scheduler.inspect(handle)
+
+    assert status.state is State.RUNNING
+    assert status.started is not None
+
+
+@pytest.mark.parametrize("code", [0, 3])
+def test_wait_returns_the_exit_code(backend: Backend, code: int) -> None:
+    _, status = finish(backend, "sh", "-c", f"exit {code}")
+
+    assert status.state is State.EXITED
+    assert status.exit_code == code
+    assert status.finished is not None
+
+
+def test_wait_with_a_timeout_returns_running_while_the_container_runs(backend: Backend) -> None:
+    handle = backend.run("sleep", "30")
+    began = time.monotonic()
+
+    status = backend.scheduler.wait(handle, timeout=0.2)
+
+    assert status.state is State.RUNNING
+    assert time.monotonic() - began < HANG
+
+
+def test_logs_after_exit_give_every_line_of_both_streams_in_order(backend: Backend) -> None:
+    script = "echo one; echo two >&2; echo three; echo four >&2; echo; echo ' five  '"
+    handle, _ = finish(backend, "sh", "-c", script)
+
+    lines = collect(backend.scheduler.logs(handle))
+
+    assert texts(lines, "stdout") == ["one", "three", "", " five  "]
+    assert texts(lines, "stderr") == ["two", "four"]
+    assert len(lines) == 6
+    assert all(line.time.tzinfo is not None for line in lines)
+    stdout_times = [line.time for line in lines if line.stream == "stdout"]
+    assert stdout_times == sorted(stdout_times)
+
+
+def test_logs_follow_yields_lines_printed_later_and_ends_after_exit(backend: Backend) -> None:
+    handle = backend.run("sh", "-c", "echo first; sleep 1; echo second; sleep 0.5; echo third")
+
+    lines = collect(backend.scheduler.logs(handle, follow=True))
+
+    assert texts(lines) == ["first", "second", "third"]
+    assert backend.scheduler.inspect(handle).state is State.EXITED
+
+
+def test_logs_follow_from_before_start_gets_every_line(backend: Backend) -> None:
+    handle = backend.scheduler.create(backend.spec("sh", "-c", "echo early; sleep 0.3; echo late"))
+    got: list[ports.LogLine] = []
+    reader = threading.Thread(
+        target=lambda: got.extend(backend.scheduler.logs(handle, follow=True)), daemon=True
+    )
+    reader.start()
+    time.sleep(0.3)  # the reader waits on a container that has not started
+
+    backend.scheduler.start(handle)
+    reader.join(HANG)
+
+    assert not reader.is_alive()
+    assert texts(got) == ["early", "late"]
+
+
+def test_logs_follow_of_an_exited_container_ends(backend: Backend) -> None:
+    handle, _ = finish(backend, "echo", "done")
+
+    assert texts(collect(backend.scheduler.logs(handle, follow=True))) == ["done"]
+
+
+def test_logs_since_leave_out_earlier_lines(backend: Backend) -> None:
+    handle, _ = finish(backend, "sh", "-c", "echo early; sleep 0.5; echo late")
+    late = collect(backend.scheduler.logs(handle))[-1]
+
+    lines = collect(backend.scheduler.logs(handle, since=late.time))
+
+    assert texts(lines) == ["late"]
+
+
+def test_long_lines_and_a_last_line_without_newline_are_kept_whole(backend: Backend) -> None:
+    long_line = "".join(str(n) for n in range(1, 20001))  # ~89 KB, above every 16/64 KiB buffer
+    handle, _ = finish(backend, "sh", "-c", "seq -s '' 1 20000; echo short >&2; printf tail")
+
+    lines = collect(backend.scheduler.logs(handle))
+
+    assert len(long_line) > 64 * 1024
+    assert texts(lines) == [long_line, "tail"]
+    assert texts(lines, "stderr") == ["short"]
+
+
+def test_env_reaches_the_process(backend: Backend) -> None:
+    env = {"GREETING": "hello world", "EMPTY": ""}
+    handle = backend.run("sh", "-c", 'echo "$GREETING"; echo "[${EMPTY-unset}]"', env=env)
+    backend.scheduler.wait(handle, timeout=HANG)
+
+    assert texts(collect(backend.scheduler.logs(handle))) == ["hello world", "[]"]
+
+
+def test_labels_round_trip_and_list_filters_by_every_label(backend: Backend) -> None:
+    first = backend.scheduler.create(backend.spec("true", labels={"io.hostler.role": "first"}))
+    second = backend.scheduler.create(backend.spec("true", labels={"io.hostler.role": "second"}))
+
+    inspected = backend.scheduler.inspect(first)
+    both = backend.scheduler.list(backend.label)
+    only_first = backend.scheduler.list({**backend.label, "io.hostler.role": "first"})
+    none = backend.scheduler.list({**backend.label, "io.hostler.role": "third"})
+
+    assert inspected.labels == {"io.hostler.role": "first", **backend.label}
+    assert {s.handle for s in both} == {first, second}
+    assert [s.handle for s in only_first] == [first]
+    assert only_first[0].labels == inspected.labels
+    assert none == []
+
+
+def test_list_includes_exited_containers_with_their_exit_code(backend: Backend) -> None:
+    handle, _ = finish(backend, "sh", "-c", "exit 5")
+
+    [status] = backend.scheduler.list(backend.label)
+
+    assert status.handle == handle
+    assert status.state is State.EXITED
+    assert status.exit_code == 5
+
+
+def test_stop_kills_a_process_that_ignores_sigterm_after_the_grace(backend: Backend) -> None:
+    handle = backend.run("sh", "-c", "trap '' TERM; echo ready; sleep 30")
+    backend.wait_for_line(handle, "ready")
+    began = time.monotonic()
+
+    backend.scheduler.stop(handle, grace=1)
+    status = backend.scheduler.wait(handle, timeout=HANG)
+
+    assert time.monotonic() - began < 1 + 10
+    assert status.state is State.EXITED
+    assert status.exit_code == 128 + 9  # SIGKILL
+
+
+def test_stop_ends_a_process_that_honours_sigterm_before_the_grace(backend: Backend) -> None:
+    handle = backend.run("sh", "-c", "trap 'echo bye; exit 0' TERM; echo ready; sleep 30 & wait")
+    backend.wait_for_line(handle, "ready")
+    began = time.monotonic()
+
+    backend.scheduler.stop(handle, grace=60)
+    status = backend.scheduler.wait(handle, timeout=HANG)
+
+    assert time.monotonic() - began < HANG  # far less than the grace
+    assert status.state is State.EXITED
+    assert status.exit_code == 0
+    assert texts(collect(backend.scheduler.logs(handle))) == ["ready", "bye"]
+
+
+def test_stop_and_remove_are_idempotent(backend: Backend) -> None:
+    handle = backend.run("sleep", "30")
+
+    backend.scheduler.stop(handle, grace=0)
+    backend.scheduler.stop(handle, grace=0)
+    backend.scheduler.remove(handle)
+    backend.scheduler.remove(handle)
+    backend.scheduler.stop(handle, grace=0)
+
+    assert backend.scheduler.inspect(handle).state is State.MISSING
+
+
+def test_stop_of_a_created_container_changes_nothing(backend: Backend) -> None:
+    handle = backend.scheduler.create(backend.spec("true"))
+
+    backend.scheduler.stop(handle, grace=0)
+
+    assert backend.scheduler.inspect(handle).state is State.CREATED
+
+
+def test_a_removed_container_is_missing_everywhere(backend: Backend) -> None:
+    handle = backend.run("sleep", "30")
+
+    backend.scheduler.remove(handle)
+
+    assert backend.scheduler.inspect(handle).state is State.MISSING
+    assert backend.scheduler.wait(handle, timeout=HANG).state is State.MISSING
+    assert backend.scheduler.list(backend.label) == []
+    with pytest.raises(errors.NotFound):
+        backend.scheduler.start(handle)
+    with pytest.raises(errors.NotFound):
+        collect(backend.scheduler.logs(handle))
+
+
+def test_an_unknown_handle_is_missing(backend: Backend) -> None:
+    assert backend.scheduler.inspect("no-such-container").state is State.MISSING
+
+
+def test_image_digest_is_recorded(backend: Backend) -> None:
+    handle, status = finish(backend, "true")
+
+    listed = backend.scheduler.list(backend.label)
+
+    assert status.image_digest
+    assert backend.scheduler.inspect(handle).image_digest == status.image_digest
+    assert [s.image_digest for s in listed] == [status.image_digest]
+
+
+def test_a_new_scheduler_object_lists_and_stops_what_an_earlier_one_started(
+    backend: Backend,
+) -> None:
+    running = backend.run("sh", "-c", "echo ready; sleep 30")
+    exited, _ = finish(backend, "sh", "-c", "exit 4")
+    backend.wait_for_line(running, "ready")
+
+    again = backend.reopen()
+    listed = {status.handle: status for status in again.list(backend.label)}
+    again.stop(running, grace=0)
+    stopped = again.wait(running, timeout=HANG)
+
+    assert listed.keys() == {running, exited}
+    assert listed[running].state is State.RUNNING
+    assert listed[exited].state is State.EXITED
+    assert listed[exited].exit_code == 4
+    assert stopped.state is State.EXITED
+    assert texts(collect(again.logs(running, follow=True))) == ["ready"]
+
+
+def test_capabilities_are_declared(backend: Backend) -> None:
+    capabilities = backend.scheduler.capabilities
+
+    assert capabilities.log_follow
+    assert isinstance(backend.scheduler.name, str)
+    assert backend.scheduler.name
