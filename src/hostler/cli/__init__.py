@@ -1,0 +1,1 @@
+"""The ``hostler`` command line: one module per noun, reaching the server over HTTP only."""

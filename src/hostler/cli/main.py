@@ -1,0 +1,52 @@
+"""The ``hostler`` command: one sub-command per noun, talking to the server over HTTP."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from typing import Annotated
+
+import typer
+
+from hostler.cli import config, namespace, pipeline, run, service, task
+
+app = typer.Typer(
+    name="hostler",
+    help="Hostler runs pipelines of containerized tasks. The server is at HOSTLER_URL "
+    "(default http://127.0.0.1:8080); HOSTLER_TOKEN is sent as a bearer token.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(namespace.app, name="namespace")
+app.add_typer(pipeline.app, name="pipeline")
+app.add_typer(run.app, name="run")
+app.add_typer(task.app, name="task")
+app.add_typer(service.app, name="service")
+app.add_typer(config.app, name="config")
+
+
+def _version(value: bool) -> None:
+    if value:
+        try:
+            version = importlib.metadata.version("hostler")
+        except importlib.metadata.PackageNotFoundError:
+            version = "unknown"
+        typer.echo(f"hostler {version}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print Hostler's version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Hostler runs pipelines of containerized tasks."""
+
+
+def main() -> None:
+    """Run the command line (the ``hostler`` console script)."""
+    app()

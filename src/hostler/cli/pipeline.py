@@ -1,0 +1,126 @@
+"""``hostler pipeline``: register pipelines and make them live, list them, show one."""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Annotated, Any
+
+import typer
+from rich.console import RenderableType
+
+from hostler.cli import common, files, output
+
+app = typer.Typer(help="Pipelines: named, versioned DAGs of containerized tasks.")
+
+PipelineId = Annotated[str, typer.Argument(help="Identifier of the pipeline.", show_default=False)]
+
+
+def short_digest(digest: str | None) -> str:
+    """Return a digest shortened for people: ``sha256:ab12cd34ef56…``."""
+    if not digest:
+        return "-"
+    algorithm, _, value = digest.rpartition(":")
+    return f"{algorithm}:{value[:12]}…" if algorithm else f"{value[:12]}…"
+
+
+def describe_up(namespace: str, answer: dict[str, Any]) -> str:
+    """Return the sentence that reports the answer of ``up``."""
+    pipeline = answer.get("pipeline") or {}
+    version = answer.get("version") or {}
+    subject = f"pipeline '{namespace}/{pipeline.get('id') or version.get('pipeline')}'"
+    number = version.get("version")
+    result = answer.get("result")
+    if result == "created":
+        return (
+            f"{subject}: version {number} registered and live "
+            f"({short_digest(version.get('digest'))})"
+        )
+    if result == "deployed":
+        return f"{subject}: version {number} is live again"
+    return f"{subject}: unchanged (version {number} is live)"
+
+
+@app.command()
+@common.handles_errors
+def up(
+    ctx: typer.Context,
+    file: Annotated[
+        pathlib.Path,
+        typer.Argument(
+            help="Pipeline file: .yaml, .yml, .json, or a .py script printing the pipeline JSON.",
+            show_default=False,
+        ),
+    ],
+    namespace: common.Namespace = "default",
+    fmt: output.OutputFormat = output.Format.TABLE,
+) -> None:
+    """Register the pipeline in FILE as a new version if it changed, and make it live.
+
+    Registering content identical to an existing version creates nothing: that version is made
+    live again, or nothing changes if it is live already.
+    """
+    config = files.read_pipeline(file)
+    with common.client(ctx) as api:
+        answer = api.up_pipeline(namespace, config)
+    if fmt is output.Format.TABLE:
+        output.say(describe_up(namespace, answer))
+    else:
+        output.data(answer, fmt)
+
+
+def _table(items: list[Any]) -> RenderableType:
+    return output.table(
+        ["PIPELINE", "LIVE VERSION", "DESCRIPTION", "UPDATED"],
+        (
+            [
+                p.get("id"),
+                p.get("live_version"),
+                p.get("description"),
+                output.when(p.get("updated")),
+            ]
+            for p in items
+        ),
+    )
+
+
+@app.command("list")
+@common.handles_errors
+def list_(
+    ctx: typer.Context,
+    namespace: common.Namespace = "default",
+    fmt: output.OutputFormat = output.Format.TABLE,
+    limit: common.Limit = 50,
+    cursor: common.Cursor = None,
+    every: common.All = False,
+) -> None:
+    """List the pipelines of a namespace."""
+    with common.client(ctx) as api:
+        page = common.page(
+            api, api.list_pipelines, namespace, limit=limit, cursor=cursor, every=every
+        )
+    output.show_page(page, fmt, _table)
+
+
+@app.command()
+@common.handles_errors
+def get(
+    ctx: typer.Context,
+    pipeline: PipelineId,
+    namespace: common.Namespace = "default",
+    fmt: output.OutputFormat = output.Format.TABLE,
+) -> None:
+    """Show a pipeline."""
+    with common.client(ctx) as api:
+        answer = api.get_pipeline(namespace, pipeline)
+    output.show(
+        answer,
+        fmt,
+        lambda p: output.fields(
+            {
+                **p,
+                "created": output.when(p.get("created")),
+                "updated": output.when(p.get("updated")),
+            },
+            ["namespace", "id", "description", "live_version", "created", "updated"],
+        ),
+    )

@@ -1,0 +1,506 @@
+"""The HTTP client of the Hostler API (``/api/v1``), for scripts and for the CLI.
+
+Every route of the API has one method; each returns the JSON the server answered, as plain dicts
+and lists. An error answer (``application/problem+json``) raises ``ApiError``, and so does a server
+that cannot be reached. ``iterate`` walks every page of a list; ``follow_logs`` streams a task's
+log as server-sent events and resumes after a dropped connection::
+
+    from hostler.sdk import client
+
+    with client.Client() as api:  # HOSTLER_URL, HOSTLER_TOKEN
+        run = api.start_run("default", "hello", {"GREETING": "hi"})
+        for task in api.iterate(api.list_tasks, "default", "hello", run["id"]):
+            print(task["task"], task["state"])
+
+This module imports only httpx and the standard library, never the server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from types import TracebackType
+from typing import Any, ParamSpec
+
+import httpx
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+"""Where the client looks for the server when neither ``url`` nor ``HOSTLER_URL`` says."""
+
+Json = dict[str, Any]
+"""A JSON object as the server sent it."""
+
+_CODES_BY_STATUS = {
+    401: "unauthenticated",
+    403: "permission_denied",
+    404: "not_found",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid_argument",
+    503: "unavailable",
+}
+
+P = ParamSpec("P")
+
+
+class ApiError(Exception):
+    """The server refused a request, or could not be reached; the message is ``detail``.
+
+    ``status`` is the HTTP status (0 when no answer arrived), ``code`` the stable error code of the
+    contract (``not_found``, ``invalid_argument``, ``unavailable``, ...), ``field`` the input at
+    fault and ``hint`` what to do, when the server said.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.field = field
+        self.hint = hint
+
+    def __repr__(self) -> str:
+        return f"ApiError({self.status}, {self.code!r}, {self.detail!r})"
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    """One server-sent event: its type (``event``), its ``data`` text and its ``id``, if any."""
+
+    event: str
+    data: str
+    id: str | None = None
+
+    def json(self) -> Any:
+        """Return ``data`` decoded as JSON."""
+        return json.loads(self.data)
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _lines(chunks: Iterable[str]) -> Iterator[str]:
+    """Split text chunks into lines ending in CRLF, LF or CR, as the SSE format defines them.
+
+    A CR at the end of a chunk is held back until the next one shows whether an LF follows. A last
+    line without an end is yielded too (``parse_events`` still will not dispatch its event).
+    """
+    buffer = ""
+    for chunk in chunks:
+        buffer += chunk
+        start = 0
+        while match := _LINE_END.search(buffer, start):
+            if match.group() == "\r" and match.end() == len(buffer):
+                break
+            yield buffer[start : match.start()]
+            start = match.end()
+        buffer = buffer[start:]
+    if buffer:
+        yield buffer.removesuffix("\r")
+
+
+def parse_events(chunks: Iterable[str]) -> Iterator[Event]:
+    """Parse a ``text/event-stream`` body, given as text chunks, into events.
+
+    Follows the WHATWG rules: a blank line dispatches the event; ``:`` starts a comment (the
+    server's keep-alives); ``data`` lines join with newlines; the last ``id`` seen carries over to
+    later events; an event cut off before its blank line is never dispatched.
+    """
+    event = ""
+    data: list[str] = []
+    last_id: str | None = None
+    first = True
+    for line in _lines(chunks):
+        if first:
+            line, first = line.removeprefix("\ufeff"), False
+        if not line:
+            if data:
+                yield Event(event or "message", "\n".join(data), last_id)
+            event, data = "", []
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "event":
+            event = value
+        elif name == "data":
+            data.append(value)
+        elif name == "id" and "\0" not in value:
+            last_id = value
+
+
+def _segment(value: str | int) -> str:
+    return urllib.parse.quote(str(value), safe="")
+
+
+def _query(**values: Any) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
+class Client:
+    """A connection to one Hostler server.
+
+    ``url`` defaults to ``HOSTLER_URL``, else ``http://127.0.0.1:8080``; ``token`` defaults to
+    ``HOSTLER_TOKEN`` and is sent as a bearer token. ``timeout`` is in seconds. ``transport`` is an
+    httpx transport to use instead of the network (tests pass an ``httpx.MockTransport``). Use the
+    client as a context manager, or call ``close``.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.url = (url or os.environ.get("HOSTLER_URL") or DEFAULT_URL).rstrip("/")
+        token = token if token is not None else os.environ.get("HOSTLER_TOKEN")
+        headers = {"Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.Client(
+            base_url=f"{self.url}/api/v1", headers=headers, timeout=timeout, transport=transport
+        )
+
+    def close(self) -> None:
+        """Close the connections this client holds."""
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _unreachable(self, exc: httpx.TransportError) -> ApiError:
+        if isinstance(exc, httpx.TimeoutException):
+            return ApiError(
+                0,
+                "unavailable",
+                f"server at {self.url} did not answer in time ({type(exc).__name__})",
+                hint="try again; check the server's logs if it keeps happening",
+            )
+        reason = str(exc) or type(exc).__name__
+        return ApiError(
+            0,
+            "unavailable",
+            f"server at {self.url} is not reachable ({reason}); "
+            "start it with 'hostler service start'",
+            hint="set HOSTLER_URL if the server runs elsewhere",
+        )
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Json | None = None,
+    ) -> Any:
+        try:
+            response = self._http.request(method, path, params=params, json=body)
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from None
+        _raise_for_problem(response)
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiError(
+                response.status_code,
+                "internal",
+                f"server at {self.url}: answered {method} {path} with a body that is not JSON",
+            ) from None
+
+    def _get(self, path: str, **params: Any) -> Any:
+        return self._request("GET", path, params=_query(**params))
+
+    # -- namespaces -------------------------------------------------------------------------
+
+    def health(self) -> Json:
+        """Return the server's health: ``{"status": "ok", "version": ...}``."""
+        result: Json = self._get("/health")
+        return result
+
+    def list_namespaces(self, *, cursor: str | None = None, limit: int | None = None) -> Json:
+        """Return one page of namespaces: ``{"items": [...], "next_cursor": ...}``."""
+        result: Json = self._get("/namespaces", cursor=cursor, limit=limit)
+        return result
+
+    def get_namespace(self, namespace: str) -> Json:
+        """Return the namespace named ``namespace``."""
+        result: Json = self._get(f"/namespaces/{_segment(namespace)}")
+        return result
+
+    def create_namespace(self, name: str, description: str | None = None) -> Json:
+        """Create a namespace; return ``{"namespace": ..., "result": "created"|"unchanged"}``."""
+        result: Json = self._request(
+            "POST", "/namespaces", body=_query(name=name, description=description)
+        )
+        return result
+
+    # -- pipelines and versions -------------------------------------------------------------
+
+    def _pipelines(self, namespace: str) -> str:
+        return f"/namespaces/{_segment(namespace)}/pipelines"
+
+    def _pipeline(self, namespace: str, pipeline: str) -> str:
+        return f"{self._pipelines(namespace)}/{_segment(pipeline)}"
+
+    def list_pipelines(
+        self, namespace: str, *, cursor: str | None = None, limit: int | None = None
+    ) -> Json:
+        """Return one page of the pipelines of ``namespace``."""
+        result: Json = self._get(self._pipelines(namespace), cursor=cursor, limit=limit)
+        return result
+
+    def get_pipeline(self, namespace: str, pipeline: str) -> Json:
+        """Return the pipeline ``namespace/pipeline``."""
+        result: Json = self._get(self._pipeline(namespace, pipeline))
+        return result
+
+    def up_pipeline(self, namespace: str, config: Json) -> Json:
+        """Register ``config`` as a version if it is new, and make it live.
+
+        Returns ``{"pipeline": ..., "version": ..., "result": "created"|"deployed"|"unchanged"}``.
+        """
+        result: Json = self._request("POST", self._pipelines(namespace), body={"config": config})
+        return result
+
+    def list_versions(
+        self,
+        namespace: str,
+        pipeline: str,
+        *,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> Json:
+        """Return one page of the versions of ``namespace/pipeline``, newest first."""
+        path = f"{self._pipeline(namespace, pipeline)}/versions"
+        result: Json = self._get(path, cursor=cursor, limit=limit)
+        return result
+
+    def get_version(self, namespace: str, pipeline: str, version: int) -> Json:
+        """Return version ``version`` of ``namespace/pipeline``, its configuration included."""
+        result: Json = self._get(f"{self._pipeline(namespace, pipeline)}/versions/{version}")
+        return result
+
+    def register_version(self, namespace: str, pipeline: str, config: Json) -> Json:
+        """Register ``config`` as a version without making it live.
+
+        Returns ``{"version": ..., "result": "created"|"unchanged"}``; the config's ``id`` must be
+        ``pipeline``.
+        """
+        path = f"{self._pipeline(namespace, pipeline)}/versions"
+        result: Json = self._request("POST", path, body={"config": config})
+        return result
+
+    # -- runs -------------------------------------------------------------------------------
+
+    def _run(self, namespace: str, pipeline: str, run: int) -> str:
+        return f"{self._pipeline(namespace, pipeline)}/runs/{run}"
+
+    def list_runs(
+        self,
+        namespace: str,
+        pipeline: str,
+        *,
+        state: Iterable[str] | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> Json:
+        """Return one page of the runs of ``namespace/pipeline``, newest first.
+
+        ``state`` keeps only runs in these states (``pending``, ``running``, ``complete``).
+        """
+        path = f"{self._pipeline(namespace, pipeline)}/runs"
+        states = list(state) if state is not None else None
+        result: Json = self._get(path, state=states or None, cursor=cursor, limit=limit)
+        return result
+
+    def get_run(self, namespace: str, pipeline: str, run: int) -> Json:
+        """Return run ``run`` of ``namespace/pipeline``."""
+        result: Json = self._get(self._run(namespace, pipeline, run))
+        return result
+
+    def start_run(
+        self, namespace: str, pipeline: str, variables: Mapping[str, str] | None = None
+    ) -> Json:
+        """Start a run of the live version of ``namespace/pipeline``; return the new run."""
+        path = f"{self._pipeline(namespace, pipeline)}/runs"
+        result: Json = self._request("POST", path, body={"variables": dict(variables or {})})
+        return result
+
+    def cancel_run(self, namespace: str, pipeline: str, run: int) -> Json:
+        """Ask for run ``run`` to be cancelled; return ``{"run": ..., "result": ...}``.
+
+        ``result`` is ``cancelling``, or ``unchanged`` when the run is complete or already being
+        cancelled. Cancelling takes a while: poll ``get_run`` until its state is ``complete``.
+        """
+        path = f"{self._run(namespace, pipeline, run)}/cancel"
+        result: Json = self._request("POST", path)
+        return result
+
+    # -- task executions and logs -----------------------------------------------------------
+
+    def _task(self, namespace: str, pipeline: str, run: int, task: str) -> str:
+        return f"{self._run(namespace, pipeline, run)}/tasks/{_segment(task)}"
+
+    def list_tasks(
+        self,
+        namespace: str,
+        pipeline: str,
+        run: int,
+        *,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> Json:
+        """Return one page of the task executions of run ``run``."""
+        path = f"{self._run(namespace, pipeline, run)}/tasks"
+        result: Json = self._get(path, cursor=cursor, limit=limit)
+        return result
+
+    def get_task(
+        self, namespace: str, pipeline: str, run: int, task: str, *, attempt: int | None = None
+    ) -> Json:
+        """Return the execution of ``task`` in run ``run``: the latest attempt unless told."""
+        result: Json = self._get(self._task(namespace, pipeline, run, task), attempt=attempt)
+        return result
+
+    def read_logs(
+        self,
+        namespace: str,
+        pipeline: str,
+        run: int,
+        task: str,
+        *,
+        attempt: int | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> Json:
+        """Return stored log lines of a task from ``offset`` on.
+
+        Returns ``{"lines": [...], "next_offset": n, "ended": bool}``; ``ended`` is true once the
+        log is complete and ``next_offset`` is past its last line.
+        """
+        path = f"{self._task(namespace, pipeline, run, task)}/logs"
+        result: Json = self._get(path, attempt=attempt, offset=offset, limit=limit)
+        return result
+
+    def follow_logs(
+        self,
+        namespace: str,
+        pipeline: str,
+        run: int,
+        task: str,
+        *,
+        attempt: int | None = None,
+        offset: int = 0,
+        reconnects: int = 5,
+        reconnect_delay: float = 1.0,
+    ) -> Iterator[Event]:
+        """Stream a task's log: stored lines from ``offset`` first, then live ones.
+
+        Yields ``Event("line", ...)`` per line (``event.json()`` is the log line, ``event.id`` its
+        offset) and a last ``Event("end", ...)`` whose data holds ``next_offset``; the iterator
+        ends with the log. When the connection drops before the end, it reconnects and resumes
+        after the last line received (``Last-Event-ID``), without gaps or repeats; after
+        ``reconnects`` attempts in a row that bring nothing, it raises ``ApiError`` (unavailable).
+        """
+        path = f"{self._task(namespace, pipeline, run, task)}/logs"
+        params = _query(attempt=attempt, offset=offset, follow="true")
+        last_id: str | None = None
+        failures = 0
+        while True:
+            headers = {"Accept": "text/event-stream"}
+            if last_id is not None:
+                headers["Last-Event-ID"] = last_id
+            try:
+                with self._http.stream("GET", path, params=params, headers=headers) as response:
+                    if response.status_code >= 400:
+                        response.read()
+                        _raise_for_problem(response)
+                    for event in parse_events(response.iter_text()):
+                        if event.event == "line":
+                            last_id, failures = event.id, 0
+                        yield event
+                        if event.event == "end":
+                            return
+            except httpx.TransportError as exc:
+                failure: ApiError = self._unreachable(exc)
+            else:
+                failure = ApiError(
+                    0, "unavailable", f"server at {self.url}: log stream ended before its end"
+                )
+            failures += 1
+            if failures > reconnects:
+                raise failure
+            time.sleep(min(reconnect_delay * 2 ** (failures - 1), 10.0))
+
+    # -- pages ------------------------------------------------------------------------------
+
+    def iterate(
+        self,
+        list_page: Callable[P, Json],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> Iterator[Json]:
+        """Yield every item of a list, page after page, following ``next_cursor``.
+
+        ``list_page`` is one of the ``list_*`` methods; ``args`` and ``kwargs`` are passed to it::
+
+            for run in api.iterate(api.list_runs, "default", "hello", state=["running"]):
+                ...
+        """
+        page_of: Callable[..., Json] = list_page
+        cursor: str | None = None
+        while True:
+            page = page_of(*args, **{**kwargs, "cursor": cursor})
+            yield from page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
+
+def _raise_for_problem(response: httpx.Response) -> None:
+    """Raise ``ApiError`` for an error answer, from its problem+json body when it has one."""
+    status = response.status_code
+    if status < 400:
+        return
+    code = _CODES_BY_STATUS.get(status, "internal")
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("detail") is not None:
+        detail = body["detail"]
+        raise ApiError(
+            status,
+            str(body.get("code") or code),
+            detail if isinstance(detail, str) else json.dumps(detail),
+            body.get("field"),
+            body.get("hint"),
+        )
+    text = response.text.strip()[:200] or response.reason_phrase
+    raise ApiError(status, code, f"{response.request.method} {response.request.url}: {text}")

@@ -1,0 +1,232 @@
+"""``hostler pipeline``: up from YAML, JSON and Python files; list; get."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import textwrap
+
+import pytest
+
+from . import canned
+from .conftest import Invoke
+from .fakeapi import FakeApi
+
+UP = "/namespaces/default/pipelines"
+
+HELLO_YAML = """\
+id: hello
+tasks:
+  - id: fetch
+    image: busybox:stable
+    command: [echo, hi]
+"""
+
+
+def up_answer(result: str) -> tuple[int, dict[str, object]]:
+    status = 201 if result == "created" else 200
+    return status, {"pipeline": canned.PIPELINE, "version": canned.VERSION, "result": result}
+
+
+@pytest.mark.parametrize(
+    ("result", "said"),
+    [
+        (
+            "created",
+            "pipeline 'default/hello': version 1 registered and live (sha256:ab12cd34ef56…)",
+        ),
+        ("unchanged", "pipeline 'default/hello': unchanged (version 1 is live)"),
+        ("deployed", "pipeline 'default/hello': version 1 is live again"),
+    ],
+)
+def test_pipeline_up_yaml_registers_and_says_what_happened(
+    api: FakeApi, invoke: Invoke, tmp_path: pathlib.Path, result: str, said: str
+) -> None:
+    file = tmp_path / "hello.yaml"
+    file.write_text(HELLO_YAML)
+    api.on("POST", UP, up_answer(result))
+
+    done = invoke("pipeline", "up", str(file))
+
+    assert done.exit_code == 0, done.output
+    assert done.stdout == said + "\n"
+    assert api.bodies("POST", UP) == [{"config": canned.CONFIG}]
+
+
+def test_pipeline_up_json_file_in_another_namespace_prints_the_api_answer(
+    api: FakeApi, invoke: Invoke, tmp_path: pathlib.Path
+) -> None:
+    file = tmp_path / "hello.json"
+    file.write_text(json.dumps(canned.CONFIG))
+    status, body = up_answer("created")
+    api.on("POST", "/namespaces/team/pipelines", (status, body))
+
+    done = invoke("pipeline", "up", str(file), "-n", "team", "-o", "json")
+
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout) == body
+    assert api.bodies("POST", "/namespaces/team/pipelines") == [{"config": canned.CONFIG}]
+
+
+def test_pipeline_up_takes_the_namespace_from_the_environment(
+    api: FakeApi, invoke: Invoke, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file = tmp_path / "hello.yml"
+    file.write_text(HELLO_YAML)
+    api.on("POST", "/namespaces/team/pipelines", up_answer("created"))
+    monkeypatch.setenv("HOSTLER_NAMESPACE", "team")
+
+    done = invoke("pipeline", "up", str(file))
+
+    assert done.exit_code == 0, done.output
+    assert done.stdout.startswith("pipeline 'team/hello'")
+
+
+def test_pipeline_up_malformed_yaml_names_line_and_column(
+    api: FakeApi, invoke: Invoke, tmp_path: pathlib.Path
+) -> None:
+    file = tmp_path / "broken.yaml"
+    file.write_text("id: hello\ntasks:\n  - id: fetch\n    image: [busybox\n")
+
+    done = invoke("pipeline", "up", str(file))
+
+    assert done.exit_code == 1
+    assert done.stderr.startswith(f"error: {file} line 5, column 1: ")
+    assert "Traceback" not in done.output
+    assert api.requests == []
+
+
+def test_pipeline_up_malformed_json_names_line_and_column(
+    invoke: Invoke, tmp_path: pathlib.Path
+) -> None:
+    file = tmp_path / "broken.json"
+    file.write_text('{\n  "id": "hello",\n  "tasks": [,]\n}\n')
+
+    done = invoke("pipeline", "up", str(file))
+
+    assert done.exit_code == 1
+    assert done.stderr.startswith(f"error: {file} line 3, column 13: ")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("hello.txt", "id: hello", "unknown type '.txt'"),
+        ("list.yaml", "- a\n- b\n", "a pipeline must be a mapping, found list"),
+        ("empty.yaml", "", "a pipeline must be a mapping, found nothing"),
+    ],
+)
+def test_pipeline_up_rejects_files_that_hold_no_pipeline(
+    invoke: Invoke, tmp_path: pathlib.Path, name: str, content: str, message: str
+) -> None:
+    file = tmp_path / name
+    file.write_text(content)
+
+    done = invoke("pipeline", "up", str(file))
+
+    assert done.exit_code == 1
+    assert done.stderr.startswith(f"error: file '{file}': {message}")
+
+
+def test_pipeline_up_missing_file_is_an_error(invoke: Invoke, tmp_path: pathlib.Path) -> None:
+    done = invoke("pipeline", "up", str(tmp_path / "nope.yaml"))
+
+    assert done.exit_code == 1
+    assert "not found" in done.stderr
+
+
+def test_pipeline_up_python_file_sends_what_the_script_prints(
+    api: FakeApi, invoke: Invoke, tmp_path: pathlib.Path
+) -> None:
+    file = tmp_path / "hello.py"
+    file.write_text(
+        textwrap.dedent(
+            """\
+            from hostler.sdk import Pipeline, Task
+
+            pipeline = Pipeline("hello").add(
+                Task("fetch", "busybox:stable", ["echo", "hi"])
+            )
+
+            if __name__ == "__main__":
+                pipeline.main()
+            """
+        )
+    )
+    api.on("POST", UP, up_answer("created"))
+
+    done = invoke("pipeline", "up", str(file))
+
+    assert done.exit_code == 0, done.output
+    [body] = api.bodies("POST", UP)
+    assert body["config"]["id"] == "hello"
+    assert body["config"]["tasks"][0]["image"] == "busybox:stable"
+
+
+def test_pipeline_up_python_file_that_fails_shows_its_stderr(
+    api: FakeApi, invoke: Invoke, tmp_path: pathlib.Path
+) -> None:
+    file = tmp_path / "broken.py"
+    file.write_text("import sys\nprint('it broke', file=sys.stderr)\nsys.exit(3)\n")
+
+    done = invoke("pipeline", "up", str(file))
+
+    assert done.exit_code == 1
+    assert done.stderr == f"error: pipeline script '{file}': exited with status 3\nit broke\n"
+    assert api.requests == []
+
+
+def test_pipeline_up_python_file_printing_no_json_is_an_error(
+    invoke: Invoke, tmp_path: pathlib.Path
+) -> None:
+    file = tmp_path / "chatty.py"
+    file.write_text("print('hello there')\n")
+
+    done = invoke("pipeline", "up", str(file))
+
+    assert done.exit_code == 1
+    assert done.stderr.startswith(f"error: output of pipeline script '{file}' line 1, column 1:")
+
+
+def test_pipeline_up_invalid_pipeline_shows_the_servers_detail_and_field(
+    api: FakeApi, invoke: Invoke, tmp_path: pathlib.Path
+) -> None:
+    file = tmp_path / "hello.yaml"
+    file.write_text(HELLO_YAML)
+    problem = canned.problem(
+        422, "invalid_argument", "pipeline 'hello': image must not be empty", field="tasks.0.image"
+    )
+    api.on("POST", UP, (422, problem))
+
+    done = invoke("pipeline", "up", str(file))
+
+    assert done.exit_code == 1
+    assert done.stderr == (
+        "error: pipeline 'hello': image must not be empty (field 'tasks.0.image')\n"
+    )
+
+
+def test_pipeline_list_and_get(api: FakeApi, invoke: Invoke) -> None:
+    api.on("GET", UP, (200, canned.page(canned.PIPELINE)))
+    api.on("GET", f"{UP}/hello", (200, canned.PIPELINE))
+
+    listed = invoke("pipeline", "list")
+    got = invoke("pipeline", "get", "hello")
+    got_json = invoke("pipeline", "get", "hello", "-o", "json")
+
+    assert listed.exit_code == 0, listed.output
+    assert "LIVE VERSION" in listed.stdout
+    assert "Says hello" in listed.stdout
+    assert got.exit_code == 0, got.output
+    assert "live_version" in got.stdout
+    assert json.loads(got_json.stdout) == canned.PIPELINE
+
+
+def test_pipeline_get_unknown_is_an_error(api: FakeApi, invoke: Invoke) -> None:
+    problem = canned.problem(404, "not_found", "pipeline 'default/nope': not found")
+    api.on("GET", f"{UP}/nope", (404, problem))
+
+    done = invoke("pipeline", "get", "nope")
+
+    assert done.exit_code == 1
+    assert done.stderr == "error: pipeline 'default/nope': not found\n"
