@@ -24,6 +24,7 @@ from hostler.engine import decisions, executor
 log = logging.getLogger(__name__)
 
 LEASE = datetime.timedelta(seconds=60)
+RunKey = tuple[str, str, int]
 CANCELLED = reasons.Reason(reasons.Kind.CANCELLED, "cancelled on request")
 
 
@@ -103,19 +104,18 @@ class Engine:
         running_per_pipeline = collections.Counter(
             (r.namespace, r.pipeline) for r in active if r.state is runs.State.RUNNING
         )
-        queued: list[tasks.Execution] = []
-        busy = 0
+        candidates: list[tasks.Execution] = []
         for run in active:
             try:
                 if run.state is runs.State.PENDING:
-                    self._consider_pending(run, running_per_pipeline)
-                    continue
-                q, b = self._advance(run)
-                queued += q
-                busy += b
+                    candidates += self._consider_pending(run, running_per_pipeline)
+                else:
+                    candidates += self._advance(run)
             except errors.Conflict:
                 self.wake()  # someone else moved it; look again soon
-        self._claim(queued, busy)
+        with self._lock:
+            busy = len(self._stops)
+        self._claim(candidates, busy, {(r.namespace, r.pipeline, r.id): r for r in active})
 
     def _config(self, namespace: str, pipeline: str, version: int) -> pipelines.Config:
         return self._version(namespace, pipeline, version).config
@@ -126,11 +126,12 @@ class Engine:
 
     def _consider_pending(
         self, run: runs.Run, running: collections.Counter[tuple[str, str]]
-    ) -> None:
+    ) -> list[tasks.Execution]:
+        """Start a pending run if its pipeline's parallelism allows; then as ``_advance``."""
         if run.cancel_requested:
             self._cancel_waiting(run, CANCELLED)
             self._finish(run, runs.Event.CANCEL, CANCELLED)
-            return
+            return []
         config = self._config(run.namespace, run.pipeline, run.version)
         key = (run.namespace, run.pipeline)
         if config.parallelism and running[key] >= config.parallelism:
@@ -140,18 +141,23 @@ class Engine:
                     f"pipeline at parallelism limit ({config.parallelism} running)",
                 )
                 self._store.update_run(run.evolve(reason=reason), run.revision)
-            return
+            return []
         state, status = runs.MACHINE.apply(run.state, runs.Event.START)
         started = run.evolve(state=state, status=status, reason=None, started=self._clock())
         started = self._store.update_run(started, run.revision)
         running[key] += 1
-        self._advance(started)
+        return self._advance(started)
 
-    def _advance(self, run: runs.Run) -> tuple[list[tasks.Execution], int]:
-        """Move a running run's tasks along; return its queued tasks and how many are busy."""
+    def _advance(self, run: runs.Run) -> list[tasks.Execution]:
+        """Move a running run's tasks along; return its tasks to queue or claim.
+
+        Tasks whose dependencies are met come back still WAITING: ``_claim`` queues them, and claims
+        them in the same write when there is capacity.
+        """
         config = self._config(run.namespace, run.pipeline, run.version)
         executions = self._store.list_executions(run.namespace, run.pipeline, run.id)
         latest = decisions.latest_attempts(executions)
+        ready: list[tasks.Execution] = []
         if run.cancel_requested:
             self._stop_run(run, latest, CANCELLED)
         elif self._timed_out(run, config):
@@ -170,21 +176,21 @@ class Engine:
                 if decision is None:
                     continue
                 event, reason = decision
+                if event is tasks.Event.QUEUE:
+                    ready.append(execution)  # queued and, capacity allowing, claimed in one write
+                    continue
                 state, status = tasks.MACHINE.apply(execution.state, event)
-                when = "queued" if event is tasks.Event.QUEUE else "ended"
                 latest[execution.task] = self._store.update_execution(
                     execution.evolve(
-                        state=state, status=status, reason=reason, **{when: self._clock()}
+                        state=state, status=status, reason=reason, ended=self._clock()
                     ),
                     execution.revision,
                 )
         outcome = decisions.run_outcome(run, latest)
         if outcome is not None:
             self._finish(run, *outcome)
-            return [], 0
-        queued = [e for e in latest.values() if e.state is tasks.State.QUEUED]
-        busy = sum(e.state in (tasks.State.STARTING, tasks.State.RUNNING) for e in latest.values())
-        return queued, busy
+            return []
+        return [e for e in latest.values() if e.state is tasks.State.QUEUED] + ready
 
     def _timed_out(self, run: runs.Run, config: pipelines.Config) -> bool:
         if config.timeout is None or run.started is None:
@@ -233,32 +239,41 @@ class Engine:
 
     # -- claiming ----------------------------------------------------------------------------
 
-    def _claim(self, queued: list[tasks.Execution], busy: int) -> None:
+    def _claim(
+        self,
+        candidates: list[tasks.Execution],
+        busy: int,
+        runs_by_key: dict[RunKey, runs.Run],
+    ) -> None:
+        """Claim candidates oldest first while there is capacity; queue the rest durably."""
         free = self._limits.max_running_tasks - busy
-        for execution in sorted(queued, key=lambda e: (e.queued or e.created, e.position)):
-            if free <= 0:
-                return
+        for execution in sorted(candidates, key=lambda e: (e.queued or e.created, e.position)):
             now = self._clock()
-            state, status = tasks.MACHINE.apply(execution.state, tasks.Event.CLAIM)
+            state, status = execution.state, execution.status
+            changes: dict[str, object] = {}
+            if state is tasks.State.WAITING:
+                state, status = tasks.MACHINE.apply(state, tasks.Event.QUEUE)
+                changes["queued"] = now
+            if free > 0:
+                state, status = tasks.MACHINE.apply(state, tasks.Event.CLAIM)
+                changes.update(lease_owner=self._options.instance_id, lease_expires=now + LEASE)
+            elif not changes:
+                continue
             try:
-                claimed = self._store.update_execution(
-                    execution.evolve(
-                        state=state,
-                        status=status,
-                        lease_owner=self._options.instance_id,
-                        lease_expires=now + LEASE,
-                    ),
-                    execution.revision,
+                written = self._store.update_execution(
+                    execution.evolve(state=state, status=status, **changes), execution.revision
                 )
             except errors.Conflict:
+                continue
+            if written.state is not tasks.State.STARTING:
                 continue
             free -= 1
             stop = executor.Stop()
             with self._lock:
-                self._stops[_key(claimed)] = stop
-            run = self._store.get_run(claimed.namespace, claimed.pipeline, claimed.run)
-            task = self._config(run.namespace, run.pipeline, run.version).task(claimed.task)
-            self._pool.submit(self._execute, claimed, run, task, stop)
+                self._stops[_key(written)] = stop
+            run = runs_by_key[(written.namespace, written.pipeline, written.run)]
+            task = self._config(run.namespace, run.pipeline, run.version).task(written.task)
+            self._pool.submit(self._execute, written, run, task, stop)
 
     def _execute(
         self,

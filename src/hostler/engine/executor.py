@@ -153,15 +153,16 @@ class Executor:
             return self._fail_to_start(execution, f"could not create the container: {exc}")
         try:
             digest = self._scheduler.inspect(handle).image_digest
-            execution = self._store.update_execution(
-                execution.evolve(container=handle, image_digest=digest), execution.revision
-            )
             self._scheduler.start(handle)
         except errors.HostlerError as exc:
             with contextlib.suppress(errors.HostlerError):
                 self._scheduler.remove(handle)
             return self._fail_to_start(execution, f"could not start the container: {exc}")
-        execution = self._move(execution, tasks.Event.RUN, started=self._clock())
+        # One write records the container, its image digest and the start: the container's labels
+        # already tie it to this execution should the engine stop in between.
+        execution = self._move(
+            execution, tasks.Event.RUN, started=self._clock(), container=handle, image_digest=digest
+        )
         collector = logcollector.start(self._scheduler, self._logs, handle, execution.log_key)
         status = self._wait(execution, handle, task, stop)
         collector.finish()
