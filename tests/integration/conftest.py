@@ -50,7 +50,7 @@ class Harness:
             time.sleep(0.05)
         raise AssertionError(f"run {run.ref} did not complete in {timeout}s: {current}")
 
-    def tasks(self, run: runs.Run) -> dict[str, tasks.Execution]:
+    def executions(self, run: runs.Run) -> dict[str, tasks.Execution]:
         """Return the run's task executions by task id (latest attempt)."""
         return {
             e.task: e for e in self.ctx.store.list_executions(run.namespace, run.pipeline, run.id)
