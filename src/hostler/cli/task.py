@@ -16,6 +16,10 @@ app = typer.Typer(help="Task executions: the tasks of one run, and their logs.")
 PipelineId = Annotated[str, typer.Argument(help="Identifier of the pipeline.", show_default=False)]
 RunId = Annotated[int, typer.Argument(help="Number of the run.", show_default=False)]
 TaskId = Annotated[str, typer.Argument(help="Identifier of the task.", show_default=False)]
+Attempt = Annotated[
+    int | None,
+    typer.Option("--attempt", min=1, help="Attempt of the task; the latest by default."),
+]
 
 
 class LogFormat(enum.StrEnum):
@@ -53,10 +57,7 @@ def get(
     run: RunId,
     task: TaskId,
     namespace: common.Namespace = "default",
-    attempt: Annotated[
-        int | None,
-        typer.Option("--attempt", min=1, help="Attempt of the task; the latest by default."),
-    ] = None,
+    attempt: Attempt = None,
     fmt: output.OutputFormat = output.Format.TABLE,
 ) -> None:
     """Show one task execution: its state, status, reason, exit code and image digest."""
@@ -82,10 +83,7 @@ def logs(
     run: RunId,
     task: TaskId,
     namespace: common.Namespace = "default",
-    attempt: Annotated[
-        int | None,
-        typer.Option("--attempt", min=1, help="Attempt of the task; the latest by default."),
-    ] = None,
+    attempt: Attempt = None,
     follow_: Annotated[
         bool,
         typer.Option("-f", "--follow", help="Keep printing new lines until the log ends."),
