@@ -19,6 +19,7 @@ class Kind(enum.StrEnum):
     DEPENDENCY_NOT_MET = "dependency_not_met"
     TASK_FAILED = "task_failed"
     SCHEDULER_ERROR = "scheduler_error"
+    ENGINE_ERROR = "engine_error"
     LOST = "lost"
     ORPHANED = "orphaned"
 

@@ -103,11 +103,18 @@ class Executor:
         except errors.Conflict:
             log.warning("task execution changed elsewhere", extra={"task": execution.ref})
             return self._reread(execution)
-        except errors.HostlerError as exc:
-            log.error("task execution broke off", extra={"task": execution.ref, "error": str(exc)})
+        except Exception as exc:
+            # Whatever broke (the scheduler, or a bug here), the task must not stay STARTING or
+            # RUNNING forever: record it failed with what went wrong.
+            log.exception("task execution broke off", extra={"task": execution.ref})
             current = self._reread(execution)
             if current.state in (tasks.State.STARTING, tasks.State.RUNNING):
-                reason = reasons.Reason(reasons.Kind.SCHEDULER_ERROR, str(exc))
+                kind = (
+                    reasons.Kind.SCHEDULER_ERROR
+                    if isinstance(exc, errors.HostlerError)
+                    else reasons.Kind.ENGINE_ERROR
+                )
+                reason = reasons.Reason(kind, f"{type(exc).__name__}: {exc}")
                 current = self._move(current, tasks.Event.FAIL, reason=reason, ended=self._clock())
             return current
 
