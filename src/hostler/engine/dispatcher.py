@@ -16,6 +16,7 @@ import datetime
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from hostler.core import errors, pipelines, ports, reasons, runs, tasks
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 
 LEASE = datetime.timedelta(seconds=60)
 RunKey = tuple[str, str, int]
+COALESCE = 0.01
+"""Seconds a pass waits after a wake-up so that several wake-ups make one pass."""
 CANCELLED = reasons.Reason(reasons.Kind.CANCELLED, "cancelled on request")
 
 
@@ -85,7 +88,9 @@ class Engine:
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
-            self._wakeup.wait(self._limits.poll_interval)
+            if self._wakeup.wait(self._limits.poll_interval):
+                # Let the wake-ups of tasks ending together land in one pass.
+                time.sleep(COALESCE)
             self._wakeup.clear()
             if self._stopping.is_set():
                 break
