@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hostler.cli import config, namespace, pipeline, run, service, task
+from hostler.cli import config, namespace, pipeline, plugins, run, service, task
 
 app = typer.Typer(
     name="hostler",
@@ -23,6 +23,7 @@ app.add_typer(run.app, name="run")
 app.add_typer(task.app, name="task")
 app.add_typer(service.app, name="service")
 app.add_typer(config.app, name="config")
+app.add_typer(plugins.app, name="plugins")
 
 
 def _version(value: bool) -> None:

@@ -168,6 +168,7 @@ def status_style(status: str | None) -> str:
     """Return the Rich style of a state or status word."""
     return {
         "successful": "green",
+        "loaded": "green",
         "failed": "red",
         "lost": "red",
         "cancelled": "yellow",
