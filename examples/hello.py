@@ -16,7 +16,7 @@ test_b = Task("test-b", "busybox:stable", ["sh", "-c", "echo b"]).after(fetch, o
 # The report runs once both tests have ended, however they ended.
 report = Task("report", "busybox:stable", ["sh", "-c", "echo done"]).after(test_a, test_b, on="any")
 
-# At most 2 runs of this pipeline at once; more wait queued.
+# At most 2 runs of this pipeline at once; more wait pending.
 pipeline = Pipeline("hello", description="Fan out and back in", parallelism=2)
 pipeline.add(fetch, test_a, test_b, report)
 

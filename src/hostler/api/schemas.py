@@ -1,4 +1,4 @@
-"""Wire models: the JSON shapes of the API, built from core entities (see docs/.wire-contract.md).
+"""Wire models: the JSON shapes of the API, built from core entities (see docs/api.md).
 
 Entities stay free of HTTP concerns; each wire model has ``from_entity`` to build it. Timestamps
 are ISO 8601 in UTC. Enums that share a Python name in core (``runs.State``, ``tasks.State``) get

@@ -8,6 +8,7 @@ import sys
 from typing import Annotated, Any
 
 import typer
+from rich.console import RenderableType
 
 from hostler.cli import common, follow, output
 
@@ -63,7 +64,27 @@ def get(
     """Show one task execution: its state, status, reason, exit code and image digest."""
     with common.client(ctx) as api:
         answer = api.get_task(namespace, pipeline, run, task, attempt=attempt)
-    output.show(answer, fmt, lambda t: follow.task_table([t]))
+    output.show(answer, fmt, _fields)
+
+
+def _fields(execution: dict[str, Any]) -> RenderableType:
+    return output.fields(
+        execution,
+        [
+            "task",
+            "attempt",
+            "state",
+            "status",
+            "reason",
+            "exit_code",
+            "image_digest",
+            "container",
+            "queued",
+            "started",
+            "ended",
+        ],
+        title=f"{execution.get('namespace')}/{execution.get('pipeline')}#{execution.get('run')}",
+    )
 
 
 def _write(line: dict[str, Any], fmt: LogFormat) -> None:

@@ -11,7 +11,6 @@ class Kind(enum.StrEnum):
 
     PARALLELISM_LIMIT = "parallelism_limit"
     GLOBAL_LIMIT = "global_limit"
-    WAITING_FOR_DEPENDENCIES = "waiting_for_dependencies"
     EXIT_CODE = "exit_code"
     TIMEOUT = "timeout"
     RUN_TIMEOUT = "run_timeout"
@@ -21,7 +20,6 @@ class Kind(enum.StrEnum):
     SCHEDULER_ERROR = "scheduler_error"
     ENGINE_ERROR = "engine_error"
     LOST = "lost"
-    ORPHANED = "orphaned"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -58,6 +58,11 @@ class Engine:
         self._options = options
         self._clock = clock
         self._executor = executor.Executor(store, logs, scheduler, options, clock)
+        self._global_limit = reasons.Reason(
+            reasons.Kind.GLOBAL_LIMIT,
+            f"{limits.max_running_tasks} tasks are starting or running already "
+            "(engine.max_running_tasks)",
+        )
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=limits.max_running_tasks, thread_name_prefix="task"
         )
@@ -261,7 +266,11 @@ class Engine:
                 changes["queued"] = now
             if free > 0:
                 state, status = tasks.MACHINE.apply(state, tasks.Event.CLAIM)
-                changes.update(lease_owner=self._options.instance_id, lease_expires=now + LEASE)
+                changes.update(
+                    lease_owner=self._options.instance_id, lease_expires=now + LEASE, reason=None
+                )
+            elif execution.reason is None:
+                changes["reason"] = self._global_limit
             elif not changes:
                 continue
             try:
