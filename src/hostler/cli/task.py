@@ -68,8 +68,12 @@ def get(
 
 
 def _fields(execution: dict[str, Any]) -> RenderableType:
+    shown = {
+        **execution,
+        **{k: output.when(execution.get(k)) for k in ("queued", "started", "ended")},
+    }
     return output.fields(
-        execution,
+        shown,
         [
             "task",
             "attempt",
