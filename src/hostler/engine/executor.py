@@ -162,7 +162,7 @@ class Executor:
             digest = self._scheduler.inspect(handle).image_digest
             self._scheduler.start(handle)
         except errors.HostlerError as exc:
-            with contextlib.suppress(errors.HostlerError):
+            with contextlib.suppress(Exception):  # the start failure is what the user must see
                 self._scheduler.remove(handle)
             return self._fail_to_start(execution, f"could not start the container: {exc}")
         # One write records the container, its image digest and the start: the container's labels

@@ -50,7 +50,7 @@ class Store:
     def path(self, key: str) -> pathlib.Path:
         """Return the file of log ``key``; InvalidArgument for a key that is not a safe path."""
         parts = key.split("/")
-        if not key or any(not _PART.match(part) for part in parts):
+        if not key or any(not _PART.fullmatch(part) for part in parts):
             raise errors.InvalidArgument(
                 f"log '{key}': not a valid log key",
                 field="key",
@@ -132,7 +132,10 @@ def _encode(line: ports.LogLine) -> bytes:
     if time.tzinfo is None:
         time = time.replace(tzinfo=datetime.UTC)
     record = {"t": time.astimezone(datetime.UTC).isoformat(), "s": line.stream, "m": line.text}
-    return (json.dumps(record, ensure_ascii=False) + "\n").encode()
+    try:
+        return (json.dumps(record, ensure_ascii=False) + "\n").encode()
+    except UnicodeEncodeError:  # lone surrogates: keep them as JSON escapes
+        return (json.dumps(record) + "\n").encode()
 
 
 def _decode(raw: bytes) -> ports.LogLine:

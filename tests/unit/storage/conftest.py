@@ -1,4 +1,9 @@
-"""Fixtures for the SQL store tests: a migrated SQLite file per test, and entity builders."""
+"""Fixtures for the store tests: every Store (SQL and in-memory) per test, and entity builders.
+
+``store`` runs each test against the SQL store on a migrated SQLite file (id ``sql``) and against
+``hostler.testing.MemoryStore`` (id ``memory``), so the fake is held to the real store's promises.
+A test about the database itself marks itself ``SQL_ONLY``.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,17 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from hostler.core import pipelines, runs, tasks
+from hostler import testing
+from hostler.core import pipelines, ports, runs, tasks
 from hostler.storage import database
 from hostler.storage import store as sql_store
 
 NOW = datetime.datetime(2025, 3, 1, 12, 0, tzinfo=datetime.UTC)
 
 MakeRun = Callable[..., tuple[runs.Run, list[tasks.Execution]]]
+
+SQL_ONLY = pytest.mark.parametrize("store", ["sql"], indirect=True)
+"""Marks a test that is about the SQL database itself: it runs on the SQL store only."""
 
 
 @pytest.fixture
@@ -23,11 +32,16 @@ def url(tmp_path: pathlib.Path) -> str:
     return f"sqlite:///{tmp_path / 'db' / 'hostler.db'}"
 
 
-@pytest.fixture
-def store(url: str) -> Iterator[sql_store.Store]:
-    """Return a Store on a freshly migrated database; closed after the test."""
-    database.migrate(url)
-    result = sql_store.Store(database.connect(url))
+@pytest.fixture(params=["sql", "memory"])
+def store(request: pytest.FixtureRequest) -> Iterator[ports.Store]:
+    """Return an empty Store of each kind (but for ``default``); closed after the test."""
+    result: ports.Store
+    if request.param == "sql":
+        url: str = request.getfixturevalue("url")
+        database.migrate(url)
+        result = sql_store.Store(database.connect(url))
+    else:
+        result = testing.MemoryStore()
     yield result
     result.close()
 
@@ -47,14 +61,14 @@ def config(pipeline: str = "hello", description: str = "", **task: object) -> pi
     )
 
 
-def register(store: sql_store.Store, pipeline: str = "hello", namespace: str = "default") -> int:
+def register(store: ports.Store, pipeline: str = "hello", namespace: str = "default") -> int:
     """Store a version of ``pipeline`` (creating it) and return the version number."""
     cfg = config(pipeline)
     return store.create_version(namespace, cfg, pipelines.digest(cfg), NOW).version
 
 
 @pytest.fixture
-def make_run(store: sql_store.Store) -> MakeRun:
+def make_run(store: ports.Store) -> MakeRun:
     """Return a function that stores a run (version 1 of its pipeline, registered if needed)."""
 
     def make(

@@ -1,7 +1,8 @@
 """Racing writers: cancel against complete on the same run, from two threads and two processes.
 
 Both writers read the same revision, meet at a barrier, then write. Exactly one must win; the other
-must get Conflict; the stored run must be the winner's outcome, never a mix of the two.
+must get Conflict; the stored run must be the winner's outcome, never a mix of the two. Threads
+race on every store; processes on the SQL store only, since a MemoryStore lives in one process.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from hostler.core import errors, reasons, runs
+from hostler.core import errors, ports, reasons, runs
 from hostler.storage import database
 from hostler.storage import store as sql_store
 
-from .conftest import NOW, MakeRun
+from .conftest import NOW, SQL_ONLY, MakeRun
 
 CANCELLED_AT = NOW + datetime.timedelta(minutes=1)
 SUCCEEDED_AT = NOW + datetime.timedelta(minutes=2)
@@ -46,7 +47,7 @@ def outcome(run: runs.Run, event: runs.Event) -> runs.Run:
 
 
 def race(
-    store: sql_store.Store,
+    store: ports.Store,
     event: runs.Event,
     run_ids: list[int],
     meet: Callable[[], Any],
@@ -76,7 +77,7 @@ def race_in_process(
         store.close()
 
 
-def check(store: sql_store.Store, run_ids: list[int], results: list[Result]) -> None:
+def check(store: ports.Store, run_ids: list[int], results: list[Result]) -> None:
     """Assert one winner and one Conflict per run, and that the stored run is the winner's."""
     assert not [r for r in results if r[2].startswith("error")], results
     assert len(results) == 2 * len(run_ids)
@@ -105,7 +106,7 @@ def start_runs(make_run: MakeRun, count: int) -> list[int]:
 
 
 def test_two_threads_racing_cancel_and_complete_have_one_winner(
-    store: sql_store.Store, make_run: MakeRun
+    store: ports.Store, make_run: MakeRun
 ) -> None:
     run_ids = start_runs(make_run, THREAD_ROUNDS)
     barrier = threading.Barrier(2)
@@ -124,9 +125,10 @@ def test_two_threads_racing_cancel_and_complete_have_one_winner(
     check(store, run_ids, results)
 
 
+@SQL_ONLY
 @pytest.mark.timeout(180)
 def test_two_processes_racing_cancel_and_complete_have_one_winner(
-    url: str, store: sql_store.Store, make_run: MakeRun
+    url: str, store: ports.Store, make_run: MakeRun
 ) -> None:
     run_ids = start_runs(make_run, PROCESS_ROUNDS)
     context = multiprocessing.get_context("spawn")
@@ -157,7 +159,7 @@ def test_two_processes_racing_cancel_and_complete_have_one_winner(
 
 
 def test_concurrent_create_run_gives_every_run_its_own_id(
-    store: sql_store.Store, make_run: MakeRun
+    store: ports.Store, make_run: MakeRun
 ) -> None:
     template, execs = make_run()
     ids: list[int] = []

@@ -1,4 +1,4 @@
-"""The SQL store, method by method, on a migrated SQLite file."""
+"""Every Store, method by method: the SQL store on a migrated SQLite file and the MemoryStore."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ LATER = NOW + datetime.timedelta(minutes=5)
 CET = datetime.timezone(datetime.timedelta(hours=1))
 
 
-def test_store_implements_the_port(store: sql_store.Store) -> None:
+def test_store_implements_the_port(store: ports.Store) -> None:
     port: ports.Store = store
     assert port is store
 
@@ -27,31 +27,31 @@ def test_store_implements_the_port(store: sql_store.Store) -> None:
 # namespaces -------------------------------------------------------------------------------
 
 
-def test_default_namespace_exists_after_migration(store: sql_store.Store) -> None:
+def test_default_namespace_exists_from_the_start(store: ports.Store) -> None:
     default = store.get_namespace("default")
     assert default.description == "The default namespace"
     assert default.created.tzinfo == datetime.UTC
 
 
-def test_create_namespace_then_get_returns_it(store: sql_store.Store) -> None:
+def test_create_namespace_then_get_returns_it(store: ports.Store) -> None:
     created = store.create_namespace(namespaces.Namespace("team-a", "Team A", NOW))
     assert created == namespaces.Namespace("team-a", "Team A", NOW)
     assert store.get_namespace("team-a") == created
 
 
-def test_create_namespace_twice_is_already_exists(store: sql_store.Store) -> None:
+def test_create_namespace_twice_is_already_exists(store: ports.Store) -> None:
     store.create_namespace(namespaces.Namespace("team-a", "", NOW))
     with pytest.raises(errors.AlreadyExists, match=r"^namespace 'team-a': already exists$"):
         store.create_namespace(namespaces.Namespace("team-a", "again", NOW))
 
 
-def test_get_missing_namespace_names_it(store: sql_store.Store) -> None:
+def test_get_missing_namespace_names_it(store: ports.Store) -> None:
     with pytest.raises(errors.NotFound, match=r"^namespace 'x': not found$") as caught:
         store.get_namespace("x")
     assert caught.value.field == "namespace"
 
 
-def test_list_namespaces_pages_by_name(store: sql_store.Store) -> None:
+def test_list_namespaces_pages_by_name(store: ports.Store) -> None:
     for name in ["e", "c", "a", "d", "b"]:
         store.create_namespace(namespaces.Namespace(name, "", NOW))
     pages: list[list[str]] = []
@@ -65,14 +65,14 @@ def test_list_namespaces_pages_by_name(store: sql_store.Store) -> None:
     assert pages == [["a", "b"], ["c", "d"], ["default", "e"]]
 
 
-def test_timestamps_come_back_aware_in_utc(store: sql_store.Store) -> None:
+def test_timestamps_come_back_aware_in_utc(store: ports.Store) -> None:
     store.create_namespace(namespaces.Namespace("tz", "", NOW.astimezone(CET)))
     created = store.get_namespace("tz").created
     assert created == NOW
     assert created.utcoffset() == datetime.timedelta(0)
 
 
-def test_naive_timestamp_is_refused(store: sql_store.Store) -> None:
+def test_naive_timestamp_is_refused(store: ports.Store) -> None:
     with pytest.raises(errors.Internal, match="has no time zone"):
         store.create_namespace(namespaces.Namespace("naive", "", datetime.datetime(2025, 1, 1)))
 
@@ -81,7 +81,7 @@ def test_naive_timestamp_is_refused(store: sql_store.Store) -> None:
 
 
 def test_create_version_creates_the_pipeline_without_a_live_version(
-    store: sql_store.Store,
+    store: ports.Store,
 ) -> None:
     cfg = config(description="Says hello")
     version = store.create_version("default", cfg, pipelines.digest(cfg), NOW)
@@ -90,19 +90,19 @@ def test_create_version_creates_the_pipeline_without_a_live_version(
     assert pipeline == pipelines.Pipeline("default", "hello", "Says hello", None, NOW, NOW, 1)
 
 
-def test_create_version_numbers_versions_from_one(store: sql_store.Store) -> None:
+def test_create_version_numbers_versions_from_one(store: ports.Store) -> None:
     for n, image in enumerate(["alpine:1", "alpine:2", "alpine:3"], start=1):
         cfg = config(image=image)
         assert store.create_version("default", cfg, pipelines.digest(cfg), NOW).version == n
 
 
-def test_create_version_in_missing_namespace_names_it(store: sql_store.Store) -> None:
+def test_create_version_in_missing_namespace_names_it(store: ports.Store) -> None:
     cfg = config()
     with pytest.raises(errors.NotFound, match=r"^namespace 'nope': not found$"):
         store.create_version("nope", cfg, pipelines.digest(cfg), NOW)
 
 
-def test_version_config_reads_back_equal_with_the_same_digest(store: sql_store.Store) -> None:
+def test_version_config_reads_back_equal_with_the_same_digest(store: ports.Store) -> None:
     cfg = config(command=["sh", "-c", "echo héllo"], env={"A": "1"}, timeout="90s")
     store.create_version("default", cfg, pipelines.digest(cfg), NOW)
     stored = store.get_version("default", "hello", 1)
@@ -110,7 +110,7 @@ def test_version_config_reads_back_equal_with_the_same_digest(store: sql_store.S
     assert pipelines.digest(stored.config) == stored.digest == pipelines.digest(cfg)
 
 
-def test_find_version_by_digest(store: sql_store.Store) -> None:
+def test_find_version_by_digest(store: ports.Store) -> None:
     cfg = config()
     register(store)
     found = store.find_version("default", "hello", pipelines.digest(cfg))
@@ -120,7 +120,7 @@ def test_find_version_by_digest(store: sql_store.Store) -> None:
     assert store.find_version("default", "other", pipelines.digest(cfg)) is None
 
 
-def test_get_version_missing_names_the_missing_parent(store: sql_store.Store) -> None:
+def test_get_version_missing_names_the_missing_parent(store: ports.Store) -> None:
     register(store)
     with pytest.raises(errors.NotFound, match=r"^version 7 of pipeline 'default/hello'"):
         store.get_version("default", "hello", 7)
@@ -130,7 +130,7 @@ def test_get_version_missing_names_the_missing_parent(store: sql_store.Store) ->
         store.get_version("x", "hello", 1)
 
 
-def test_list_versions_pages_newest_first(store: sql_store.Store) -> None:
+def test_list_versions_pages_newest_first(store: ports.Store) -> None:
     for image in ["a", "b", "c", "d", "e", "f"]:
         cfg = config(image=image)
         store.create_version("default", cfg, pipelines.digest(cfg), NOW)
@@ -145,7 +145,7 @@ def test_list_versions_pages_newest_first(store: sql_store.Store) -> None:
     assert store.list_versions("default", "hello", 1, 2) == []
 
 
-def test_get_pipeline_missing_names_pipeline_then_namespace(store: sql_store.Store) -> None:
+def test_get_pipeline_missing_names_pipeline_then_namespace(store: ports.Store) -> None:
     with pytest.raises(errors.NotFound, match=r"^pipeline 'default/x': not found$") as caught:
         store.get_pipeline("default", "x")
     assert caught.value.field == "pipeline"
@@ -154,7 +154,7 @@ def test_get_pipeline_missing_names_pipeline_then_namespace(store: sql_store.Sto
     assert caught.value.field == "namespace"
 
 
-def test_list_pipelines_pages_by_id(store: sql_store.Store) -> None:
+def test_list_pipelines_pages_by_id(store: ports.Store) -> None:
     for name in ["p5", "p3", "p1", "p6", "p2", "p4"]:
         register(store, name)
     pages = []
@@ -167,12 +167,12 @@ def test_list_pipelines_pages_by_id(store: sql_store.Store) -> None:
     assert store.list_pipelines("default", after, 2) == []
 
 
-def test_list_pipelines_of_missing_namespace_names_it(store: sql_store.Store) -> None:
+def test_list_pipelines_of_missing_namespace_names_it(store: ports.Store) -> None:
     with pytest.raises(errors.NotFound, match=r"^namespace 'x': not found$"):
         store.list_pipelines("x", None, 10)
 
 
-def test_update_pipeline_is_compare_and_set(store: sql_store.Store) -> None:
+def test_update_pipeline_is_compare_and_set(store: ports.Store) -> None:
     register(store)
     current = store.get_pipeline("default", "hello")
     changed = dataclasses.replace(current, live_version=1, updated=LATER)
@@ -187,7 +187,7 @@ def test_update_pipeline_is_compare_and_set(store: sql_store.Store) -> None:
     assert caught.value.hint == "read it again and retry"
 
 
-def test_update_missing_pipeline_is_not_found(store: sql_store.Store) -> None:
+def test_update_missing_pipeline_is_not_found(store: ports.Store) -> None:
     ghost = pipelines.Pipeline("default", "ghost", "", 1, NOW, NOW)
     with pytest.raises(errors.NotFound, match=r"^pipeline 'default/ghost': not found$"):
         store.update_pipeline(ghost, 1)
@@ -197,7 +197,7 @@ def test_update_missing_pipeline_is_not_found(store: sql_store.Store) -> None:
 
 
 def test_create_run_gives_increasing_ids_and_stores_executions(
-    store: sql_store.Store, make_run: MakeRun
+    store: ports.Store, make_run: MakeRun
 ) -> None:
     ids = [make_run()[0].id for _ in range(3)]
     run, execs = make_run()
@@ -209,7 +209,7 @@ def test_create_run_gives_increasing_ids_and_stores_executions(
 
 
 def test_create_run_of_missing_version_or_pipeline_names_it(
-    store: sql_store.Store, make_run: MakeRun
+    store: ports.Store, make_run: MakeRun
 ) -> None:
     run, _ = make_run()
     with pytest.raises(errors.NotFound, match=r"^version 9 of pipeline 'default/hello'"):
@@ -219,17 +219,13 @@ def test_create_run_of_missing_version_or_pipeline_names_it(
     assert [r.id for r in store.list_runs("default", "hello", None, 10)] == [1]
 
 
-def test_create_run_refuses_the_same_attempt_twice(
-    store: sql_store.Store, make_run: MakeRun
-) -> None:
+def test_create_run_refuses_the_same_attempt_twice(store: ports.Store, make_run: MakeRun) -> None:
     run, execs = make_run()
     with pytest.raises(errors.InvalidArgument, match="given twice"):
         store.create_run(run, [execs[0], execs[0]])
 
 
-def test_get_run_missing_names_the_missing_parent(
-    store: sql_store.Store, make_run: MakeRun
-) -> None:
+def test_get_run_missing_names_the_missing_parent(store: ports.Store, make_run: MakeRun) -> None:
     make_run()
     with pytest.raises(errors.NotFound, match=r"^run 'default/hello#9': not found") as caught:
         store.get_run("default", "hello", 9)
@@ -241,7 +237,7 @@ def test_get_run_missing_names_the_missing_parent(
 
 
 def test_list_runs_pages_newest_first_and_filters_by_state(
-    store: sql_store.Store, make_run: MakeRun
+    store: ports.Store, make_run: MakeRun
 ) -> None:
     for n in range(6):
         make_run(state=runs.State.RUNNING if n % 2 else runs.State.PENDING)
@@ -256,7 +252,7 @@ def test_list_runs_pages_newest_first_and_filters_by_state(
 
 
 def test_list_active_runs_is_oldest_first_without_complete_ones(
-    store: sql_store.Store, make_run: MakeRun
+    store: ports.Store, make_run: MakeRun
 ) -> None:
     make_run("b", created=NOW + datetime.timedelta(seconds=2))
     make_run("a", created=NOW + datetime.timedelta(seconds=3))
@@ -268,7 +264,7 @@ def test_list_active_runs_is_oldest_first_without_complete_ones(
     assert [r.pipeline for r in store.list_active_runs(1)] == ["c"]
 
 
-def test_count_runs_counts_one_state(store: sql_store.Store, make_run: MakeRun) -> None:
+def test_count_runs_counts_one_state(store: ports.Store, make_run: MakeRun) -> None:
     for state in [runs.State.PENDING, runs.State.RUNNING, runs.State.RUNNING]:
         make_run(state=state)
     assert store.count_runs("default", "hello", runs.State.RUNNING) == 2
@@ -277,7 +273,7 @@ def test_count_runs_counts_one_state(store: sql_store.Store, make_run: MakeRun) 
         store.count_runs("default", "x", runs.State.RUNNING)
 
 
-def test_update_run_is_compare_and_set(store: sql_store.Store, make_run: MakeRun) -> None:
+def test_update_run_is_compare_and_set(store: ports.Store, make_run: MakeRun) -> None:
     run, _ = make_run(state=runs.State.RUNNING)
     reason = reasons.Reason(reasons.Kind.CANCELLED, "cancelled by alice")
     cancelled = run.evolve(
@@ -299,7 +295,7 @@ def test_update_run_is_compare_and_set(store: sql_store.Store, make_run: MakeRun
     assert store.get_run("default", "hello", run.id) == updated
 
 
-def test_update_missing_run_is_not_found(store: sql_store.Store, make_run: MakeRun) -> None:
+def test_update_missing_run_is_not_found(store: ports.Store, make_run: MakeRun) -> None:
     run, _ = make_run()
     with pytest.raises(errors.NotFound, match=r"^run 'default/hello#5': not found"):
         store.update_run(run.evolve(id=5), 1)
@@ -309,7 +305,7 @@ def test_update_missing_run_is_not_found(store: sql_store.Store, make_run: MakeR
 
 
 def test_get_execution_returns_the_latest_attempt_unless_asked(
-    store: sql_store.Store, make_run: MakeRun
+    store: ports.Store, make_run: MakeRun
 ) -> None:
     run, execs = make_run()
     retry = execs[1].evolve(run=0, attempt=2)
@@ -323,9 +319,7 @@ def test_get_execution_returns_the_latest_attempt_unless_asked(
     ]
 
 
-def test_get_execution_missing_names_task_then_run(
-    store: sql_store.Store, make_run: MakeRun
-) -> None:
+def test_get_execution_missing_names_task_then_run(store: ports.Store, make_run: MakeRun) -> None:
     make_run()
     with pytest.raises(errors.NotFound, match=r"^task 'default/hello#1/nope': not found$") as e:
         store.get_execution("default", "hello", 1, "nope")
@@ -340,7 +334,7 @@ def test_get_execution_missing_names_task_then_run(
 
 
 def test_list_active_executions_is_oldest_first_and_counts_by_state(
-    store: sql_store.Store, make_run: MakeRun
+    store: ports.Store, make_run: MakeRun
 ) -> None:
     make_run(created=LATER)
     _, earlier = make_run(created=NOW)
@@ -356,7 +350,7 @@ def test_list_active_executions_is_oldest_first_and_counts_by_state(
     assert store.count_executions([]) == 0
 
 
-def test_update_execution_is_compare_and_set(store: sql_store.Store, make_run: MakeRun) -> None:
+def test_update_execution_is_compare_and_set(store: ports.Store, make_run: MakeRun) -> None:
     _, execs = make_run()
     fetch = execs[0]
     claimed = fetch.evolve(

@@ -1,0 +1,502 @@
+"""MemoryStore: ``ports.Store`` in dictionaries under a lock, for unit tests above the store.
+
+It keeps the SQL store's promises (``hostler.storage.store``) so that a test written against it
+holds on the real database: the same error categories, fields, hints and messages (the missing
+parent named first), compare-and-set on ``revision``, run ids and version numbers counted per
+pipeline, list orders and ``after`` cursors, timestamps refused when naive and read back in UTC.
+The storage tests run against both to prove it (``tests/unit/storage``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import threading
+from collections.abc import Sequence
+from typing import TypeVar
+
+from hostler.core import errors, namespaces, pipelines, runs, tasks
+
+DEFAULT_DESCRIPTION = "The default namespace"
+"""The description of ``default``, which exists from the start as after the first migration."""
+
+_RETRY = "read it again and retry"
+_T = TypeVar("_T")
+_Key = tuple[str, str]
+_RunKey = tuple[str, str, int]
+_ExecutionKey = tuple[str, str, int, str, int]
+
+
+@dataclasses.dataclass(frozen=True)
+class _StoredVersion:
+    """A version as the SQL store keeps it: the configuration as its canonical JSON text."""
+
+    digest: str
+    config: str
+    created: datetime.datetime
+
+
+class MemoryStore:
+    """Hostler's state in memory; implements ``hostler.core.ports.Store``.
+
+    For unit tests of the layers above the store port (services, engine, API), never for a server.
+
+    Safe to share between threads: every method is one critical section, as every SQL store
+    method is one transaction, and a method that fails changes nothing. What it returns are
+    immutable snapshots or copies; changing them does not change what is stored.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        created = datetime.datetime.now(datetime.UTC)
+        self._namespaces = {
+            "default": namespaces.Namespace("default", DEFAULT_DESCRIPTION, created)
+        }
+        self._pipelines: dict[_Key, pipelines.Pipeline] = {}
+        self._run_counters: dict[_Key, int] = {}
+        self._versions: dict[_Key, dict[int, _StoredVersion]] = {}
+        self._runs: dict[_RunKey, runs.Run] = {}
+        self._executions: dict[_ExecutionKey, tasks.Execution] = {}
+
+    # namespaces ---------------------------------------------------------------------------
+
+    def create_namespace(self, namespace: namespaces.Namespace) -> namespaces.Namespace:
+        """Create a namespace; ``AlreadyExists`` if the name is taken."""
+        with self._lock:
+            if namespace.name in self._namespaces:
+                raise errors.AlreadyExists(
+                    f"namespace '{namespace.name}': already exists",
+                    field="namespace",
+                    hint="choose another name, or use the namespace that exists",
+                )
+            stored = dataclasses.replace(namespace, created=_utc(namespace.created))
+            self._namespaces[stored.name] = stored
+            return stored
+
+    def get_namespace(self, name: str) -> namespaces.Namespace:
+        """Return the namespace ``name``; ``NotFound`` if there is none."""
+        with self._lock:
+            self._require_namespace(name)
+            return self._namespaces[name]
+
+    def list_namespaces(self, after: str | None, limit: int) -> list[namespaces.Namespace]:
+        """Return at most ``limit`` namespaces ordered by name, after the name ``after``."""
+        with self._lock:
+            found = sorted(self._namespaces.values(), key=lambda n: n.name)
+            return _limit([n for n in found if after is None or n.name > after], limit)
+
+    # pipelines and versions ---------------------------------------------------------------
+
+    def get_pipeline(self, namespace: str, pipeline: str) -> pipelines.Pipeline:
+        """Return the pipeline; ``NotFound`` names the namespace if that is what is missing."""
+        with self._lock:
+            return self._get_pipeline(namespace, pipeline)
+
+    def list_pipelines(
+        self, namespace: str, after: str | None, limit: int
+    ) -> list[pipelines.Pipeline]:
+        """Return the namespace's pipelines ordered by id; ``NotFound`` for a missing namespace."""
+        with self._lock:
+            found = sorted(
+                (p for (ns, _), p in self._pipelines.items() if ns == namespace),
+                key=lambda p: p.id,
+            )
+            found = _limit([p for p in found if after is None or p.id > after], limit)
+            if not found:
+                self._require_namespace(namespace)
+            return found
+
+    def find_version(self, namespace: str, pipeline: str, digest: str) -> pipelines.Version | None:
+        """Return the version of the pipeline with ``digest``, or None."""
+        with self._lock:
+            for number, stored in self._versions.get((namespace, pipeline), {}).items():
+                if stored.digest == digest:
+                    return _version(namespace, pipeline, number, stored)
+            return None
+
+    def create_version(
+        self, namespace: str, config: pipelines.Config, digest: str, now: datetime.datetime
+    ) -> pipelines.Version:
+        """Store ``config`` as the next version of pipeline ``config.id`` (created if new)."""
+        with self._lock:
+            self._require_namespace(namespace)
+            key = (namespace, config.id)
+            now = _utc(now)
+            versions = self._versions.get(key, {})
+            if any(stored.digest == digest for stored in versions.values()):
+                raise errors.Conflict(
+                    f"pipeline '{namespace}/{config.id}': a version with digest '{digest}' "
+                    "was stored at the same time",
+                    hint="look the version up by its digest again",
+                )
+            if key not in self._pipelines:
+                self._pipelines[key] = pipelines.Pipeline(
+                    namespace, config.id, config.description, None, now, now, revision=1
+                )
+                self._run_counters[key] = 0
+            number = max(versions, default=0) + 1
+            stored = _StoredVersion(digest, pipelines.canonical_json(config), now)
+            self._versions[key] = {**versions, number: stored}
+            return _version(namespace, config.id, number, stored)
+
+    def get_version(self, namespace: str, pipeline: str, version: int) -> pipelines.Version:
+        """Return one version; ``NotFound`` names the namespace, pipeline or version missing."""
+        with self._lock:
+            stored = self._versions.get((namespace, pipeline), {}).get(version)
+            if stored is None:
+                self._require_pipeline(namespace, pipeline)
+                raise errors.NotFound(
+                    f"version {version} of pipeline '{namespace}/{pipeline}': not found",
+                    field="version",
+                    hint="list the pipeline's versions to see which exist",
+                )
+            return _version(namespace, pipeline, version, stored)
+
+    def list_versions(
+        self, namespace: str, pipeline: str, after: int | None, limit: int
+    ) -> list[pipelines.Version]:
+        """Return the pipeline's versions, newest first (``after`` is a version number)."""
+        with self._lock:
+            versions = self._versions.get((namespace, pipeline), {})
+            numbers = sorted((n for n in versions if after is None or n < after), reverse=True)
+            found = [_version(namespace, pipeline, n, versions[n]) for n in _limit(numbers, limit)]
+            if not found:
+                self._require_pipeline(namespace, pipeline)
+            return found
+
+    def update_pipeline(
+        self, pipeline: pipelines.Pipeline, expected_revision: int
+    ) -> pipelines.Pipeline:
+        """Write ``pipeline`` (description, live version, updated) with compare-and-set."""
+        with self._lock:
+            updated_at = _utc(pipeline.updated)
+            key = (pipeline.namespace, pipeline.id)
+            current = self._get_pipeline(*key)
+            if current.revision != expected_revision:
+                raise errors.Conflict(
+                    f"pipeline '{pipeline.ref}': changed by someone else "
+                    f"(revision {current.revision}, expected {expected_revision})",
+                    hint=_RETRY,
+                )
+            stored = dataclasses.replace(
+                current,
+                description=pipeline.description,
+                live_version=pipeline.live_version,
+                updated=updated_at,
+                revision=current.revision + 1,
+            )
+            self._pipelines[key] = stored
+            return stored
+
+    # runs and task executions -------------------------------------------------------------
+
+    def create_run(
+        self, run: runs.Run, executions: Sequence[tasks.Execution]
+    ) -> tuple[runs.Run, list[tasks.Execution]]:
+        """Store a new run with its task executions, giving it the pipeline's next run id."""
+        _check_executions(run, executions)
+        with self._lock:
+            key = (run.namespace, run.pipeline)
+            if run.version not in self._versions.get(key, {}):
+                self._require_pipeline(*key)
+                raise errors.NotFound(
+                    f"version {run.version} of pipeline '{run.namespace}/{run.pipeline}': "
+                    "not found",
+                    field="version",
+                )
+            run_id = self._run_counters[key] + 1
+            stored = _run_times(run).evolve(
+                id=run_id,
+                revision=1,
+                variables=json.loads(json.dumps(run.variables, sort_keys=True)),
+            )
+            stored_executions = [
+                _execution_times(e).evolve(run=run_id, revision=1) for e in executions
+            ]
+            # Nothing is written until everything is known to be valid: one transaction.
+            self._run_counters[key] = run_id
+            self._runs[run.namespace, run.pipeline, run_id] = stored
+            for e in stored_executions:
+                self._executions[_execution_key(e)] = e
+            return _copy_run(stored), stored_executions
+
+    def get_run(self, namespace: str, pipeline: str, run: int) -> runs.Run:
+        """Return one run; ``NotFound`` names the namespace or pipeline if that is missing."""
+        with self._lock:
+            return _copy_run(self._get_run(namespace, pipeline, run))
+
+    def list_runs(
+        self,
+        namespace: str,
+        pipeline: str,
+        after: int | None,
+        limit: int,
+        states: Sequence[runs.State] = (),
+    ) -> list[runs.Run]:
+        """Return the pipeline's runs, newest first, optionally only in ``states``."""
+        with self._lock:
+            found = sorted(
+                (
+                    r
+                    for (ns, p, _), r in self._runs.items()
+                    if (ns, p) == (namespace, pipeline)
+                    and (after is None or r.id < after)
+                    and (not states or r.state in states)
+                ),
+                key=lambda r: r.id,
+                reverse=True,
+            )
+            found = _limit(found, limit)
+            if not found:
+                self._require_pipeline(namespace, pipeline)
+            return [_copy_run(r) for r in found]
+
+    def list_active_runs(self, limit: int) -> list[runs.Run]:
+        """Return runs not yet complete across all pipelines, oldest first (for the engine)."""
+        with self._lock:
+            active = sorted(
+                (r for r in self._runs.values() if r.state is not runs.State.COMPLETE),
+                key=lambda r: (r.created, r.namespace, r.pipeline, r.id),
+            )
+            return [_copy_run(r) for r in _limit(active, limit)]
+
+    def count_runs(self, namespace: str, pipeline: str, state: runs.State) -> int:
+        """Count the pipeline's runs in ``state``."""
+        with self._lock:
+            found = sum(
+                1
+                for (ns, p, _), r in self._runs.items()
+                if (ns, p) == (namespace, pipeline) and r.state is state
+            )
+            if not found:
+                self._require_pipeline(namespace, pipeline)
+            return found
+
+    def update_run(self, run: runs.Run, expected_revision: int) -> runs.Run:
+        """Write ``run`` with compare-and-set; its key, version, variables and trigger are fixed."""
+        with self._lock:
+            changed = _run_times(run)
+            current = self._get_run(run.namespace, run.pipeline, run.id)
+            if current.revision != expected_revision:
+                raise errors.Conflict(
+                    f"run '{run.ref}': changed by someone else "
+                    f"(revision {current.revision}, expected {expected_revision})",
+                    hint=_RETRY,
+                )
+            stored = current.evolve(
+                state=changed.state,
+                status=changed.status,
+                reason=changed.reason,
+                started=changed.started,
+                ended=changed.ended,
+                cancel_requested=changed.cancel_requested,
+                revision=current.revision + 1,
+            )
+            self._runs[run.namespace, run.pipeline, run.id] = stored
+            return _copy_run(stored)
+
+    def get_execution(
+        self, namespace: str, pipeline: str, run: int, task: str, attempt: int | None = None
+    ) -> tasks.Execution:
+        """Return a task execution; the latest attempt when ``attempt`` is None."""
+        with self._lock:
+            if attempt is None:
+                attempts = [
+                    e
+                    for (ns, p, r, t, _), e in self._executions.items()
+                    if (ns, p, r, t) == (namespace, pipeline, run, task)
+                ]
+                found = max(attempts, key=lambda e: e.attempt, default=None)
+            else:
+                found = self._executions.get((namespace, pipeline, run, task, attempt))
+            if found is None:
+                self._get_run(namespace, pipeline, run)
+                raise errors.NotFound(
+                    f"{_name(namespace, pipeline, run, task, attempt)}: not found",
+                    field="task",
+                    hint="list the run's task executions to see which exist",
+                )
+            return found
+
+    def list_executions(self, namespace: str, pipeline: str, run: int) -> list[tasks.Execution]:
+        """Return every attempt of every task of the run, in pipeline order then attempt."""
+        with self._lock:
+            found = sorted(
+                (
+                    e
+                    for (ns, p, r, _, _), e in self._executions.items()
+                    if (ns, p, r) == (namespace, pipeline, run)
+                ),
+                key=lambda e: (e.position, e.task, e.attempt),
+            )
+            if not found:
+                self._get_run(namespace, pipeline, run)
+            return found
+
+    def list_active_executions(self, limit: int) -> list[tasks.Execution]:
+        """Return task executions not yet complete across all runs, oldest first."""
+        with self._lock:
+            active = sorted(
+                (e for e in self._executions.values() if e.state is not tasks.State.COMPLETE),
+                # The SQL store's order; ``task`` only breaks ties it leaves open.
+                key=lambda e: (
+                    e.created,
+                    e.namespace,
+                    e.pipeline,
+                    e.run,
+                    e.position,
+                    e.attempt,
+                    e.task,
+                ),
+            )
+            return _limit(active, limit)
+
+    def count_executions(self, states: Sequence[tasks.State]) -> int:
+        """Count task executions in ``states`` across all runs."""
+        with self._lock:
+            return sum(1 for e in self._executions.values() if e.state in states)
+
+    def update_execution(
+        self, execution: tasks.Execution, expected_revision: int
+    ) -> tasks.Execution:
+        """Write ``execution`` with compare-and-set; its key, position and creation are fixed."""
+        with self._lock:
+            e = _execution_times(execution)
+            key = _execution_key(e)
+            current = self._executions.get(key)
+            name = _name(e.namespace, e.pipeline, e.run, e.task, e.attempt)
+            if current is None:
+                self._get_run(e.namespace, e.pipeline, e.run)
+                raise errors.NotFound(f"{name}: not found", field="task")
+            if current.revision != expected_revision:
+                raise errors.Conflict(
+                    f"{name}: changed by someone else "
+                    f"(revision {current.revision}, expected {expected_revision})",
+                    hint=_RETRY,
+                )
+            stored = current.evolve(
+                state=e.state,
+                status=e.status,
+                reason=e.reason,
+                queued=e.queued,
+                started=e.started,
+                ended=e.ended,
+                exit_code=e.exit_code,
+                container=e.container,
+                image_digest=e.image_digest,
+                lease_owner=e.lease_owner,
+                lease_expires=e.lease_expires,
+                revision=current.revision + 1,
+            )
+            self._executions[key] = stored
+            return stored
+
+    def close(self) -> None:
+        """Do nothing: there are no connections to release."""
+
+    # lookups that raise NotFound naming what is missing; call with the lock held ------------
+
+    def _require_namespace(self, name: str) -> None:
+        if name not in self._namespaces:
+            raise errors.NotFound(
+                f"namespace '{name}': not found",
+                field="namespace",
+                hint="check the name, or create the namespace first",
+            )
+
+    def _get_pipeline(self, namespace: str, pipeline: str) -> pipelines.Pipeline:
+        found = self._pipelines.get((namespace, pipeline))
+        if found is None:
+            self._require_namespace(namespace)
+            raise errors.NotFound(
+                f"pipeline '{namespace}/{pipeline}': not found",
+                field="pipeline",
+                hint="check the name, or register the pipeline first",
+            )
+        return found
+
+    def _require_pipeline(self, namespace: str, pipeline: str) -> None:
+        self._get_pipeline(namespace, pipeline)
+
+    def _get_run(self, namespace: str, pipeline: str, run: int) -> runs.Run:
+        found = self._runs.get((namespace, pipeline, run))
+        if found is None:
+            self._require_pipeline(namespace, pipeline)
+            raise errors.NotFound(
+                f"run '{namespace}/{pipeline}#{run}': not found "
+                f"(pipeline '{namespace}/{pipeline}' exists)",
+                field="run",
+                hint="list the pipeline's runs to see which exist",
+            )
+        return found
+
+
+def _limit(items: list[_T], limit: int) -> list[_T]:
+    # A negative LIMIT is no limit on SQLite, the SQL store's default database.
+    return items[:limit] if limit >= 0 else items
+
+
+def _utc(value: datetime.datetime) -> datetime.datetime:
+    """Return ``value`` in UTC; refuse a naive one as the SQL store's timestamp columns do."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise errors.Internal(f"database: timestamp {value.isoformat()} has no time zone")
+    return value.astimezone(datetime.UTC)
+
+
+def _maybe_utc(value: datetime.datetime | None) -> datetime.datetime | None:
+    return None if value is None else _utc(value)
+
+
+def _run_times(run: runs.Run) -> runs.Run:
+    return run.evolve(
+        created=_utc(run.created), started=_maybe_utc(run.started), ended=_maybe_utc(run.ended)
+    )
+
+
+def _execution_times(e: tasks.Execution) -> tasks.Execution:
+    return e.evolve(
+        created=_utc(e.created),
+        queued=_maybe_utc(e.queued),
+        started=_maybe_utc(e.started),
+        ended=_maybe_utc(e.ended),
+        lease_expires=_maybe_utc(e.lease_expires),
+    )
+
+
+def _copy_run(run: runs.Run) -> runs.Run:
+    """Return ``run`` with a variables dictionary of its own (the one mutable field)."""
+    return run.evolve(variables=dict(run.variables))
+
+
+def _version(
+    namespace: str, pipeline: str, number: int, stored: _StoredVersion
+) -> pipelines.Version:
+    """Return a version with a configuration of its own, read back from its canonical JSON."""
+    config = pipelines.Config.model_validate(json.loads(stored.config))
+    return pipelines.Version(namespace, pipeline, number, stored.digest, config, stored.created)
+
+
+def _execution_key(e: tasks.Execution) -> _ExecutionKey:
+    return (e.namespace, e.pipeline, e.run, e.task, e.attempt)
+
+
+def _name(namespace: str, pipeline: str, run: int, task: str, attempt: int | None) -> str:
+    name = f"task '{namespace}/{pipeline}#{run}/{task}'"
+    return name if attempt is None else f"{name} (attempt {attempt})"
+
+
+def _check_executions(run: runs.Run, executions: Sequence[tasks.Execution]) -> None:
+    seen: set[tuple[str, int]] = set()
+    for execution in executions:
+        if (execution.namespace, execution.pipeline) != (run.namespace, run.pipeline):
+            raise errors.InvalidArgument(
+                f"task '{execution.task}': belongs to pipeline '{execution.namespace}/"
+                f"{execution.pipeline}', not '{run.namespace}/{run.pipeline}'",
+                field="task",
+            )
+        if (execution.task, execution.attempt) in seen:
+            raise errors.InvalidArgument(
+                f"task '{execution.task}' (attempt {execution.attempt}): given twice", field="task"
+            )
+        seen.add((execution.task, execution.attempt))
