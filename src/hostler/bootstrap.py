@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import logging
 import os
+import pathlib
 import socket
 import uuid
 from collections.abc import AsyncIterator
+from typing import IO
 
 import fastapi
 
@@ -21,7 +24,7 @@ from hostler.api import app as api_app
 from hostler.core import ports
 from hostler.engine import dispatcher, executor
 from hostler.logs import files
-from hostler.services import context
+from hostler.services import context, housekeeping
 from hostler.storage import database
 from hostler.storage import store as sql_store
 
@@ -39,12 +42,15 @@ class Server:
     engine: dispatcher.Engine
     context: context.Context
     app: fastapi.FastAPI
+    identity: Identity
 
     def close(self) -> None:
         """Stop the engine and release the adapters."""
         self.engine.stop()
         self.scheduler.close()
         self.store.close()
+        if self.identity.lock is not None:
+            self.identity.lock.close()
 
 
 def scheduler(settings: config.Settings) -> ports.Scheduler:
@@ -56,9 +62,38 @@ def scheduler(settings: config.Settings) -> ports.Scheduler:
     return built
 
 
-def instance_id() -> str:
-    """Return a name for this server process, unique among the processes sharing a database."""
-    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+@dataclasses.dataclass(frozen=True)
+class Identity:
+    """Who this server is: its installation (the database) and its instance (this process)."""
+
+    installation: str
+    """Fixed when the database was made and shared by every server using it; labels every
+    container, so that another installation's containers on the same engine are never ours."""
+    instance: str
+    """Owns this process's leases. Stable across restarts while one process at a time uses the
+    data directory, so a restarted server takes its tasks back at once, without waiting for its
+    leases to expire; another process using the same directory gets a name of its own."""
+    lock: IO[str] | None
+    """Held open for the life of the process: the claim on the stable instance name."""
+
+
+def identity(store: ports.Store, data_dir: pathlib.Path) -> Identity:
+    """Return the installation's name and choose this process's instance name."""
+    installation = store.installation()
+    path = data_dir / "instance-id"
+    try:
+        stable = path.read_text().strip()
+    except FileNotFoundError:
+        stable = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+        path.write_text(stable + "\n")
+    lock = (data_dir / "instance.lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        instance = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        return Identity(installation, instance, None)
+    return Identity(installation, stable, lock)
 
 
 def build(settings: config.Settings) -> Server:
@@ -68,6 +103,7 @@ def build(settings: config.Settings) -> Server:
     store = sql_store.Store(database.connect(settings.database_url))
     logs = files.Store(settings.logs_dir)
     sched = scheduler(settings)
+    me = identity(store, settings.data_dir)
     engine = dispatcher.Engine(
         store,
         logs,
@@ -79,24 +115,31 @@ def build(settings: config.Settings) -> Server:
         options=executor.Options(
             stop_grace=settings.engine.stop_grace,
             remove_containers=settings.engine.remove_containers,
-            instance_id=instance_id(),
+            instance_id=me.instance,
+            lease=settings.engine.lease,
+            installation=me.installation,
+            remove_orphans=settings.engine.orphans == "remove",
         ),
         clock=context.utcnow,
     )
     ctx = context.Context(store=store, logs=logs, wake=engine.wake)
+    housekeeper = housekeeping.Housekeeper(ctx, retention=settings.events.retention)
+    log.debug("identity", extra={"installation": me.installation, "instance": me.instance})
 
     @contextlib.asynccontextmanager
     async def lifespan(_: fastapi.FastAPI) -> AsyncIterator[None]:
         engine.start()
+        housekeeper.start()
         engine.wake()
         log.info("engine started", extra={"scheduler": sched.name})
         try:
             yield
         finally:
+            housekeeper.stop()
             engine.stop()
 
     app = api_app.create(ctx, settings, lifespan=lifespan)
-    return Server(settings, store, logs, sched, engine, ctx, app)
+    return Server(settings, store, logs, sched, engine, ctx, app, me)
 
 
 def serve(settings: config.Settings) -> None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import pathlib
 import tomllib
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pydantic
 
-from hostler.core import errors
+from hostler.core import durations, errors
 
 
 def _default_data_dir() -> pathlib.Path:
@@ -79,6 +79,17 @@ class Engine(_Section):
     remove_containers: bool = pydantic.Field(
         True, description="Remove a task's container once its log and exit code are stored."
     )
+    lease: float = pydantic.Field(
+        15.0,
+        ge=3,
+        description="Seconds a task's claim holds unless renewed; a dead server's tasks are "
+        "adopted by another after this long.",
+    )
+    orphans: Literal["remove", "keep"] = pydantic.Field(
+        "remove",
+        description="What to do with containers of this installation that belong to no task "
+        "execution, found at start-up; they are reported either way.",
+    )
 
 
 class Logging(_Section):
@@ -89,6 +100,32 @@ class Logging(_Section):
     )
     format: Literal["auto", "json", "console"] = pydantic.Field(
         "auto", description="json for machines, console for people; auto picks by terminal."
+    )
+
+
+_FOREVER = frozenset({"", "0", "none", "forever"})
+
+
+def _duration_or_forever(value: object) -> float | None:
+    """Return the seconds of a duration such as ``30d``; None for 0, ``none`` or ``forever``."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in _FOREVER):
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
+        return None
+    return durations.parse(value)
+
+
+DurationOrForever = Annotated[float | None, pydantic.BeforeValidator(_duration_or_forever)]
+"""Seconds, written as a duration (``30d``, ``12h``); 0 or ``none`` is None: no limit."""
+
+
+class Events(_Section):
+    """The event log: the append-only record of every change."""
+
+    retention: DurationOrForever = pydantic.Field(
+        30 * 86400.0,
+        description="How long events are kept, such as '30d' or '12h'; 0 or 'none' keeps them "
+        "forever.",
     )
 
 
@@ -104,6 +141,7 @@ class Settings(_Section):
     scheduler: Scheduler = Scheduler()
     engine: Engine = Engine()
     logging: Logging = Logging()
+    events: Events = Events()
 
     @property
     def database_url(self) -> str:
@@ -220,6 +258,8 @@ def _setting(name: str, field: Any, instance: pydantic.BaseModel) -> list[str]:
         out.append(f"# {name} =")
     elif isinstance(value, bool):
         out.append(f"{name} = {'true' if value else 'false'}")
+    elif any(getattr(m, "func", None) is _duration_or_forever for m in field.metadata):
+        out.append(f'{name} = "{durations.format(value)}"')
     elif isinstance(value, int | float):
         out.append(f"{name} = {value}")
     else:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hostler.core import machine, reasons, runs, tasks
+from hostler.core import events, machine, reasons, runs, tasks
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -147,6 +147,13 @@ def test_concepts_draws_each_state_machine_as_the_code_has_it(
     }
     assert rows[0] == ("state", "event", "next state", "status")
     assert sorted(rows[2:]) == sorted(expected)
+
+
+def test_concepts_lists_every_event_kind() -> None:
+    text = (DOCS / "concepts.md").read_text(encoding="utf-8")
+    _, _, section = text.partition("\n## Events\n")
+    missing = [kind for kind in events.KINDS if f"| `{kind}` |" not in section]
+    assert missing == []
 
 
 def test_concepts_explains_every_reason_kind() -> None:

@@ -16,7 +16,7 @@ from fastapi import routing
 
 from hostler import config
 from hostler.api import errors, limits
-from hostler.api.routes import health, namespaces, pipelines, runs, tasks
+from hostler.api.routes import events, health, namespaces, pipelines, runs, tasks
 from hostler.services.context import Context
 
 PREFIX = "/api/v1"
@@ -24,7 +24,14 @@ _REF = "#/components/schemas/"
 
 Lifespan = Callable[[fastapi.FastAPI], AbstractAsyncContextManager[None]]
 
-_ROUTERS = (health.router, namespaces.router, pipelines.router, runs.router, tasks.router)
+_ROUTERS = (
+    health.router,
+    namespaces.router,
+    pipelines.router,
+    runs.router,
+    tasks.router,
+    events.router,
+)
 
 
 def _operation_id(route: routing.APIRoute) -> str:

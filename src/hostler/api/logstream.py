@@ -5,6 +5,9 @@ reads the stream sleeps ``POLL_SECONDS``. Each line is an ``event: line`` whose 
 offset, so a client that reconnects with ``Last-Event-ID`` resumes right after the last line it
 saw. The stream ends with ``event: end`` once the log's end marker has been read; a comment is
 sent every ``KEEP_ALIVE_SECONDS`` while nothing else is, so that proxies keep the connection.
+
+``event``, ``KEEP_ALIVE`` and ``streaming`` are the SSE helpers that the event stream
+(``hostler.api.eventstream``) shares.
 """
 
 from __future__ import annotations
@@ -100,8 +103,13 @@ def response(
     ctx: Context, execution: core_tasks.Execution, offset: int, request: fastapi.Request
 ) -> fastapi.responses.StreamingResponse:
     """Return the streaming response that follows ``execution``'s log from ``offset``."""
+    return streaming(follow(ctx, execution, offset, request))
+
+
+def streaming(events: AsyncIterator[str]) -> fastapi.responses.StreamingResponse:
+    """Return a ``text/event-stream`` response of ``events``, kept from caches and proxy buffers."""
     return fastapi.responses.StreamingResponse(
-        follow(ctx, execution, offset, request),
+        events,
         media_type=MEDIA_TYPE,
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 import pydantic
 from pydantic import json_schema
 
-from hostler.core import namespaces, pipelines, ports, reasons, runs, tasks
+from hostler.core import events, namespaces, pipelines, ports, reasons, runs, tasks
 from hostler.services import pages
 
 T = TypeVar("T")
@@ -40,6 +40,7 @@ RunStatus = Annotated[runs.Status, _enum_schema("RunStatus", [m.value for m in r
 TaskState = Annotated[tasks.State, _enum_schema("TaskState", [m.value for m in tasks.State])]
 TaskStatus = Annotated[tasks.Status, _enum_schema("TaskStatus", [m.value for m in tasks.Status])]
 ReasonKind = Annotated[reasons.Kind, _enum_schema("ReasonKind", [m.value for m in reasons.Kind])]
+EventKind = Annotated[str, _enum_schema("EventKind", list(events.KINDS))]
 
 
 class PipelineConfig(pipelines.Config):
@@ -272,6 +273,40 @@ class LogEnd(_Out):
     next_offset: int
 
 
+class Event(_Out):
+    """One entry of the event log. ``id`` increases with every event and is never reused."""
+
+    id: int
+    time: Timestamp = pydantic.Field(description="When the change was recorded.")
+    kind: EventKind
+    namespace: str | None
+    pipeline: str | None
+    run: int | None
+    task: str | None
+    attempt: int | None
+    data: dict[str, Any] = pydantic.Field(
+        description="What changed. State changes: state, status, reason (kind and description, "
+        "or null) and previous_state (null for run.created, which adds version and trigger); "
+        "version.created: version and digest; pipeline.deployed: from (null when no version "
+        "was live) and to."
+    )
+
+    @classmethod
+    def from_entity(cls, entity: events.Event) -> Event:
+        """Return the wire form of ``entity``."""
+        return cls(
+            id=entity.id,
+            time=entity.time,
+            kind=entity.kind,
+            namespace=entity.namespace,
+            pipeline=entity.pipeline,
+            run=entity.run,
+            task=entity.task,
+            attempt=entity.attempt,
+            data=dict(entity.data),
+        )
+
+
 class Health(_Out):
     """The server is up; ``version`` is Hostler's."""
 
@@ -325,6 +360,24 @@ class RunRequest(_In):
     variables: dict[str, str] = pydantic.Field(
         default_factory=dict, description="Optional. Run variables, name to value."
     )
+
+
+class RetryRequest(_In):
+    """Retry one task of a run."""
+
+    task: str = pydantic.Field(
+        min_length=1,
+        max_length=63,
+        description="Required. The task to run again; it must have ended failed, lost or "
+        "cancelled. The tasks skipped because of it run again too.",
+    )
+
+
+class RetryResult(_Out):
+    """The run after a retry request, and the new attempts it added."""
+
+    run: Run
+    attempts: list[TaskExecution]
 
 
 class CancelResult(_Out):

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hostler.cli import config, namespace, pipeline, plugins, run, service, task
+from hostler.cli import config, event, namespace, pipeline, plugins, run, service, task
 
 app = typer.Typer(
     name="hostler",
@@ -21,6 +21,7 @@ app.add_typer(namespace.app, name="namespace")
 app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(run.app, name="run")
 app.add_typer(task.app, name="task")
+app.add_typer(event.app, name="event")
 app.add_typer(service.app, name="service")
 app.add_typer(config.app, name="config")
 app.add_typer(plugins.app, name="plugins")

@@ -1,4 +1,4 @@
-"""``hostler run``: start runs (and follow them), list them, show one, cancel one."""
+"""``hostler run``: start runs (and follow them), list them, show one, cancel one, retry a task."""
 
 from __future__ import annotations
 
@@ -205,6 +205,49 @@ def cancel(
         output.say(follow.outcome(current), style=output.status_style(current.get("status")))
     else:
         output.data(current, fmt)
+
+
+@app.command()
+@common.handles_errors
+def retry(
+    ctx: typer.Context,
+    pipeline: PipelineId,
+    run: RunId,
+    task: Annotated[
+        str,
+        typer.Option(
+            "--task", "-t", help="The task to run again (it must have failed).", show_default=False
+        ),
+    ],
+    namespace: common.Namespace = "default",
+    follow_: Annotated[
+        bool,
+        typer.Option(
+            "-f",
+            "--follow",
+            help="Watch the run until it completes again; exit 0 if successful, 1 if failed, "
+            "3 if cancelled.",
+        ),
+    ] = False,
+    fmt: output.OutputFormat = output.Format.TABLE,
+) -> None:
+    """Run a failed task again inside its run, then the tasks that were skipped because of it.
+
+    The task's earlier attempts stay in the run; a complete run is reopened and ends again when
+    the new attempts do.
+    """
+    settings = common.state(ctx)
+    with common.client(ctx) as api:
+        answer = api.retry_run(namespace, pipeline, run, task)
+        if fmt is output.Format.TABLE:
+            retried = ", ".join(follow.task_label(a) for a in answer["attempts"])
+            output.say(f"{follow.run_name(answer['run'])}: retrying {retried}")
+        elif not follow_:
+            output.data(answer, fmt)
+        if follow_:
+            follow.follow(
+                api, answer["run"], fmt=fmt, interval=settings.poll_interval, sleep=settings.sleep
+            )
 
 
 def _cancel_result(answer: dict[str, Any]) -> str:

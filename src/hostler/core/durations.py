@@ -9,10 +9,11 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
-def parse(value: object) -> float:
+def parse(value: object, *, zero: bool = False) -> float:
     """Return the number of seconds in ``value``: a number of seconds or a string like ``1h30m``.
 
-    Raises ValueError with a readable message for anything else, including zero or negative values.
+    Raises ValueError with a readable message for anything else, including negative values and,
+    unless ``zero`` allows it, zero.
     """
     if isinstance(value, bool):
         raise ValueError("a duration is a number of seconds or a string such as '30s' or '5m'")
@@ -36,9 +37,14 @@ def parse(value: object) -> float:
         raise ValueError("a duration is a number of seconds or a string such as '30s' or '5m'")
     if not math.isfinite(seconds):
         raise ValueError("a duration must be a finite number of seconds")
-    if seconds <= 0:
-        raise ValueError("a duration must be greater than zero")
+    if seconds < 0 or (seconds == 0 and not zero):
+        raise ValueError(f"a duration must be {'zero or more' if zero else 'greater than zero'}")
     return seconds
+
+
+def parse_or_zero(value: object) -> float:
+    """``parse``, with zero allowed (``0``, ``0s``): for waits that may be none at all."""
+    return parse(value, zero=True)
 
 
 def format(seconds: float) -> str:

@@ -25,6 +25,12 @@ Duration = Annotated[
     pydantic.Field(description="Seconds, or a string such as '30s', '5m' or '1h30m'."),
 ]
 
+ZeroOrDuration = Annotated[
+    float,
+    pydantic.BeforeValidator(durations.parse_or_zero),
+    pydantic.Field(description="Seconds, or a string such as '2s' or '1m'; 0 for none."),
+]
+
 
 class Condition(enum.StrEnum):
     """When a dependent task runs, given how its dependency ended."""
@@ -36,6 +42,33 @@ class Condition(enum.StrEnum):
 
 class _Model(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+
+class Retries(_Model):
+    """When and how a failed task is tried again. Immutable."""
+
+    attempts: int = pydantic.Field(
+        ge=1,
+        le=100,
+        description="Required. Attempts in all, the first one included: 3 means up to 2 retries.",
+    )
+    backoff: ZeroOrDuration = pydantic.Field(
+        default=0.0, description="Optional. Wait before the first retry."
+    )
+    factor: float = pydantic.Field(
+        default=2.0, ge=1, le=10, description="Optional. Each later wait is this many times longer."
+    )
+    max_backoff: ZeroOrDuration = pydantic.Field(
+        default=300.0, description="Optional. No wait is longer than this."
+    )
+    on_exit_codes: list[int] = pydantic.Field(
+        default_factory=list,
+        description="Optional. Retry only on these exit codes; on any failure when empty.",
+    )
+
+    def delay(self, attempt: int) -> float:
+        """Return the seconds to wait after failed attempt ``attempt`` (1-based) before the next."""
+        return float(min(self.max_backoff, self.backoff * self.factor ** (attempt - 1)))
 
 
 class TaskConfig(_Model):
@@ -56,6 +89,9 @@ class TaskConfig(_Model):
     )
     timeout: Duration | None = pydantic.Field(
         default=None, description="Optional. The task is stopped and fails after this long."
+    )
+    retries: Retries | None = pydantic.Field(
+        default=None, description="Optional. Try the task again when it fails."
     )
 
 

@@ -13,7 +13,7 @@ import enum
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Protocol
 
-from hostler.core import namespaces, pipelines, runs, tasks
+from hostler.core import events, namespaces, pipelines, runs, tasks
 
 # --------------------------------------------------------------------------------------------
 # Schedulers: where task containers run.
@@ -190,7 +190,7 @@ class LogStore(Protocol):
 
 
 class Store(Protocol):
-    """Durable state: namespaces, pipelines and versions, runs and task executions.
+    """Durable state: namespaces, pipelines and versions, runs and task executions, and events.
 
     Every ``update_*`` is compare-and-set: it writes only if the stored ``revision`` still equals
     the one passed in, bumps it, and returns the new snapshot; otherwise it raises ``Conflict``.
@@ -198,6 +198,10 @@ class Store(Protocol):
     List methods return at most ``limit`` items after the cursor key ``after`` in their stated
     order. An unreachable database raises ``Unavailable``.
     """
+
+    def installation(self) -> str:
+        """Return the name of this installation: fixed when the database was made."""
+        ...
 
     # namespaces, ordered by name
     def create_namespace(self, namespace: namespaces.Namespace) -> namespaces.Namespace:
@@ -308,6 +312,41 @@ class Store(Protocol):
         self, execution: tasks.Execution, expected_revision: int
     ) -> tasks.Execution:
         """Write ``execution`` with compare-and-set."""
+        ...
+
+    def add_attempts(
+        self, run: runs.Run, expected_revision: int, executions: Sequence[tasks.Execution]
+    ) -> tuple[runs.Run, list[tasks.Execution]]:
+        """Write ``run`` with compare-and-set and add ``executions``, new attempts of its tasks.
+
+        One transaction: a Conflict on the run, or an attempt that exists already
+        (``AlreadyExists``), writes nothing.
+        """
+        ...
+
+    def renew_leases(self, owner: str, until: datetime.datetime) -> int:
+        """Extend to ``until`` the leases ``owner`` holds on starting and running executions.
+
+        Not a state change: revisions stay as they are. Returns how many leases were renewed.
+        """
+        ...
+
+    # events: the append-only log of changes, ordered by id
+    #
+    # The write methods append events themselves, in the transaction of their change: one per
+    # ``create_namespace`` and ``create_version``, one per ``update_pipeline`` that changes the
+    # live version, one per ``create_run`` (none for its task executions), and one per
+    # ``update_run`` and ``update_execution`` that changes the state or the status. A write that
+    # fails or raises ``Conflict`` appends none. Ids increase and are never reused, even after
+    # ``delete_events``; an event is visible only once the change it records is.
+    def list_events(
+        self, selected: events.Filter, after: int | None, limit: int
+    ) -> list[events.Event]:
+        """Return at most ``limit`` events that pass ``selected``, by id, those after ``after``."""
+        ...
+
+    def delete_events(self, before: datetime.datetime) -> int:
+        """Delete the events recorded before ``before`` (retention); return how many."""
         ...
 
     def close(self) -> None:

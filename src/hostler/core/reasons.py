@@ -20,6 +20,7 @@ class Kind(enum.StrEnum):
     SCHEDULER_ERROR = "scheduler_error"
     ENGINE_ERROR = "engine_error"
     LOST = "lost"
+    RETRY_BACKOFF = "retry_backoff"
 
 
 @dataclasses.dataclass(frozen=True)

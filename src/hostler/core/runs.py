@@ -38,6 +38,7 @@ class Event(enum.StrEnum):
     SUCCEED = "succeed"
     FAIL = "fail"
     CANCEL = "cancel"
+    REOPEN = "reopen"
 
 
 MACHINE: machine.Machine[State, Status, Event] = machine.Machine(
@@ -49,6 +50,8 @@ MACHINE: machine.Machine[State, Status, Event] = machine.Machine(
         (State.RUNNING, Event.SUCCEED): (State.COMPLETE, Status.SUCCESSFUL),
         (State.RUNNING, Event.FAIL): (State.COMPLETE, Status.FAILED),
         (State.RUNNING, Event.CANCEL): (State.COMPLETE, Status.CANCELLED),
+        # a task of a complete run is retried by hand: the run starts again in its turn
+        (State.COMPLETE, Event.REOPEN): (State.PENDING, Status.UNKNOWN),
     },
 )
 

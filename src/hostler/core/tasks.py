@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+from collections.abc import Iterable
 from typing import Any
 
 from hostler.core import machine, reasons
@@ -114,3 +115,30 @@ class Execution:
     def evolve(self, **changes: Any) -> Execution:
         """Return a copy with ``changes`` applied."""
         return dataclasses.replace(self, **changes)
+
+    def next_attempt(
+        self, created: datetime.datetime, reason: reasons.Reason | None = None
+    ) -> Execution:
+        """Return the next attempt of this task: waiting, with nothing of this attempt's run."""
+        return Execution(
+            namespace=self.namespace,
+            pipeline=self.pipeline,
+            run=self.run,
+            task=self.task,
+            attempt=self.attempt + 1,
+            state=State.WAITING,
+            status=Status.UNKNOWN,
+            reason=reason,
+            created=created,
+            position=self.position,
+        )
+
+
+def latest_attempts(executions: Iterable[Execution]) -> dict[str, Execution]:
+    """Return the latest attempt of each task, by task id."""
+    latest: dict[str, Execution] = {}
+    for execution in executions:
+        current = latest.get(execution.task)
+        if current is None or execution.attempt > current.attempt:
+            latest[execution.task] = execution
+    return latest

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 
-def builtins(namespace: str, pipeline: str, run: int, task: str) -> dict[str, str]:
+def builtins(
+    namespace: str, pipeline: str, run: int, task: str, attempt: int = 1
+) -> dict[str, str]:
     """Return the variables Hostler gives every task."""
     return {
         "HOSTLER_NAMESPACE": namespace,
         "HOSTLER_PIPELINE": pipeline,
         "HOSTLER_RUN": str(run),
         "HOSTLER_TASK": task,
+        "HOSTLER_ATTEMPT": str(attempt),
     }
 
 
@@ -21,6 +24,7 @@ def resolve(
     pipeline: str,
     run: int,
     task: str,
+    attempt: int = 1,
     task_env: Mapping[str, str],
     run_variables: Mapping[str, str],
 ) -> dict[str, str]:
@@ -29,7 +33,7 @@ def resolve(
     A later source overrides an earlier one, so a run variable (``--var``) beats the task's env.
     """
     return {
-        **builtins(namespace, pipeline, run, task),
+        **builtins(namespace, pipeline, run, task, attempt),
         **task_env,
         **run_variables,
     }

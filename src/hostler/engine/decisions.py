@@ -5,11 +5,14 @@ Kept free of I/O so that every rule is unit-tested without a database or a conta
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import datetime
+from collections.abc import Mapping
 
-from hostler.core import pipelines, reasons, runs, tasks
+from hostler.core import durations, pipelines, reasons, runs, tasks
 
 _FAILED = (tasks.Status.FAILED, tasks.Status.LOST)
+_NOT_RETRIED = (reasons.Kind.RUN_TIMEOUT, reasons.Kind.CANCELLED)
+"""A task stopped because its run ends is not tried again."""
 
 
 def condition_met(condition: pipelines.Condition, status: tasks.Status) -> bool:
@@ -42,16 +45,6 @@ def for_waiting(
     return tasks.Event.QUEUE, None
 
 
-def latest_attempts(executions: Sequence[tasks.Execution]) -> dict[str, tasks.Execution]:
-    """Return the latest attempt of each task."""
-    latest: dict[str, tasks.Execution] = {}
-    for execution in executions:
-        current = latest.get(execution.task)
-        if current is None or execution.attempt > current.attempt:
-            latest[execution.task] = execution
-    return latest
-
-
 def run_outcome(
     run: runs.Run, latest: Mapping[str, tasks.Execution]
 ) -> tuple[runs.Event, reasons.Reason | None] | None:
@@ -74,3 +67,43 @@ def run_outcome(
             reasons.Kind.TASK_FAILED, f"task '{first.task}' {first.status.value}: {why}{more}"
         )
     return runs.Event.SUCCEED, None
+
+
+def retry(task: pipelines.TaskConfig, execution: tasks.Execution) -> reasons.Reason | None:
+    """Decide whether a complete ``execution`` is tried again under the task's ``retries``.
+
+    Returns the reason to give the next attempt while it waits (its kind ``retry_backoff``), or None
+    when there is no retry: the attempt did not fail, the attempts are used up, the run is being
+    stopped, or the exit code is not one of ``on_exit_codes``.
+    """
+    policy = task.retries
+    if policy is None or execution.state is not tasks.State.COMPLETE:
+        return None
+    if execution.status not in _FAILED or execution.attempt >= policy.attempts:
+        return None
+    if execution.reason is not None and execution.reason.kind in _NOT_RETRIED:
+        return None
+    if policy.on_exit_codes and execution.exit_code not in policy.on_exit_codes:
+        return None
+    why = execution.reason.description if execution.reason else execution.status.value
+    return reasons.Reason(
+        reasons.Kind.RETRY_BACKOFF,
+        f"attempt {execution.attempt + 1} of {policy.attempts} starts "
+        f"{durations.format(policy.delay(execution.attempt))} after attempt "
+        f"{execution.attempt} {execution.status.value}: {why}",
+    )
+
+
+def retry_due(
+    task: pipelines.TaskConfig, previous: tasks.Execution, waiting: tasks.Execution
+) -> datetime.datetime | None:
+    """Return when the ``waiting`` attempt may be queued after its ``previous`` attempt.
+
+    An automatic retry (reason ``retry_backoff``) waits its back-off from the end of the previous
+    attempt; a retry asked for by hand is due at once (None).
+    """
+    if waiting.reason is None or waiting.reason.kind is not reasons.Kind.RETRY_BACKOFF:
+        return None
+    if task.retries is None or previous.ended is None:
+        return None
+    return previous.ended + datetime.timedelta(seconds=task.retries.delay(previous.attempt))

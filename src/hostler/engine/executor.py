@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import datetime
 import logging
+import signal
 import threading
 import time
 import uuid
@@ -32,6 +33,12 @@ class Options:
     stop_grace: float
     remove_containers: bool
     instance_id: str
+    lease: float = 15.0
+    """Seconds a claim holds without renewal; the engine renews it while the task runs."""
+    installation: str = "hostler"
+    """Names the Hostler installation (its database): containers of another one are not ours."""
+    remove_orphans: bool = True
+    """Remove containers found with this installation's labels but no task execution."""
 
 
 class Stop:
@@ -53,16 +60,27 @@ class Stop:
         return self._event.is_set()
 
 
-def labels(execution: tasks.Execution, instance_id: str) -> dict[str, str]:
+INSTALLATION = ports.LABEL_PREFIX + "installation"
+
+
+def labels(execution: tasks.Execution, options: Options) -> dict[str, str]:
     """Return the labels that let Hostler find the container of ``execution`` again."""
+    return {
+        **identity(execution, options.installation),
+        f"{ports.LABEL_PREFIX}instance": options.instance_id,
+    }
+
+
+def identity(execution: tasks.Execution, installation: str) -> dict[str, str]:
+    """Return the labels that name ``execution``: every container made for it carries them."""
     p = ports.LABEL_PREFIX
     return {
+        INSTALLATION: installation,
         f"{p}namespace": execution.namespace,
         f"{p}pipeline": execution.pipeline,
         f"{p}run": str(execution.run),
         f"{p}task": execution.task,
         f"{p}attempt": str(execution.attempt),
-        f"{p}instance": instance_id,
     }
 
 
@@ -98,8 +116,34 @@ class Executor:
         stop: Stop,
     ) -> tasks.Execution:
         """Carry ``execution`` (claimed, STARTING) to COMPLETE and return its last snapshot."""
+        return self._guarded(self._run, execution, run, task, stop)
+
+    def resume(
+        self,
+        execution: tasks.Execution,
+        run: runs.Run,
+        task: pipelines.TaskConfig,
+        stop: Stop,
+    ) -> tasks.Execution:
+        """Take up ``execution`` (STARTING or RUNNING, its lease just taken over) where it was left.
+
+        Its container is found by handle or labels: one still running is re-attached (its log copy
+        resumes where the stored log ends), one that exited has its exit code recorded, one that
+        vanished makes the execution LOST, and one never started is removed and the execution
+        queued again.
+        """
+        return self._guarded(self._resume, execution, run, task, stop)
+
+    def _guarded(
+        self,
+        step: Callable[[tasks.Execution, runs.Run, pipelines.TaskConfig, Stop], tasks.Execution],
+        execution: tasks.Execution,
+        run: runs.Run,
+        task: pipelines.TaskConfig,
+        stop: Stop,
+    ) -> tasks.Execution:
         try:
-            return self._run(execution, run, task, stop)
+            return step(execution, run, task, stop)
         except errors.Conflict:
             log.warning("task execution changed elsewhere", extra={"task": execution.ref})
             return self._reread(execution)
@@ -143,6 +187,7 @@ class Executor:
             pipeline=execution.pipeline,
             run=execution.run,
             task=execution.task,
+            attempt=execution.attempt,
             task_env=task.env,
             run_variables=run.variables,
         )
@@ -152,7 +197,7 @@ class Executor:
             image=task.image,
             command=tuple(task.command) if task.command is not None else None,
             env=env,
-            labels=labels(execution, self._options.instance_id),
+            labels=labels(execution, self._options),
         )
         try:
             handle = self._scheduler.create(spec)
@@ -162,21 +207,101 @@ class Executor:
             digest = self._scheduler.inspect(handle).image_digest
             self._scheduler.start(handle)
         except errors.HostlerError as exc:
-            with contextlib.suppress(Exception):  # the start failure is what the user must see
-                self._scheduler.remove(handle)
+            self._discard(handle)  # the start failure is what the user must see
             return self._fail_to_start(execution, f"could not start the container: {exc}")
         # One write records the container, its image digest and the start: the container's labels
         # already tie it to this execution should the engine stop in between.
-        execution = self._move(
-            execution, tasks.Event.RUN, started=self._clock(), container=handle, image_digest=digest
-        )
+        try:
+            execution = self._move(
+                execution,
+                tasks.Event.RUN,
+                started=self._clock(),
+                container=handle,
+                image_digest=digest,
+                lease_expires=self._lease_end(),
+            )
+        except errors.Conflict:
+            # Another engine took the execution over (this one's lease lapsed): it owns the task
+            # now, so this container must not run on beside its own.
+            self._discard(handle)
+            raise
         collector = logcollector.start(self._scheduler, self._logs, handle, execution.log_key)
+        return self._watch(execution, handle, task, stop, collector)
+
+    def _resume(
+        self,
+        execution: tasks.Execution,
+        run: runs.Run,
+        task: pipelines.TaskConfig,
+        stop: Stop,
+    ) -> tasks.Execution:
+        found = self._find(execution)
+        if execution.state is tasks.State.STARTING:
+            if found is None or found.state is ports.ContainerState.CREATED:
+                if found is not None:
+                    self._discard(found.handle)
+                log.info("task queued again: it had not started", extra={"task": execution.ref})
+                return self._move(
+                    execution, tasks.Event.RELEASE, lease_owner=None, lease_expires=None
+                )
+            execution = self._move(
+                execution,
+                tasks.Event.RUN,
+                started=found.started or self._clock(),
+                container=found.handle,
+                image_digest=found.image_digest,
+                lease_expires=self._lease_end(),
+            )
+        if found is None:
+            self._logs.end(execution.log_key)
+            return self._move(
+                execution,
+                tasks.Event.LOSE,
+                reason=reasons.Reason(
+                    reasons.Kind.LOST, "the container vanished while no engine was watching it"
+                ),
+                ended=self._clock(),
+            )
+        log.info("task re-attached", extra={"task": execution.ref, "container": found.handle})
+        collector = logcollector.resume(
+            self._scheduler, self._logs, found.handle, execution.log_key
+        )
+        return self._watch(execution, found.handle, task, stop, collector)
+
+    def _find(self, execution: tasks.Execution) -> ports.ContainerStatus | None:
+        """Return the execution's container (the one that started, if several); None if gone."""
+        if execution.container is not None:
+            status = self._scheduler.inspect(execution.container)
+            if status.state is not ports.ContainerState.MISSING:
+                return status
+        found = self._scheduler.list(identity(execution, self._options.installation))
+        found.sort(key=lambda s: s.state is ports.ContainerState.CREATED)
+        for extra in found[1:]:
+            self._discard(extra.handle)
+        return found[0] if found else None
+
+    def _watch(
+        self,
+        execution: tasks.Execution,
+        handle: str,
+        task: pipelines.TaskConfig,
+        stop: Stop,
+        collector: logcollector.Collector,
+    ) -> tasks.Execution:
+        """Wait for the running container to end, then store its log end and its outcome."""
         status = self._wait(execution, handle, task, stop)
         collector.finish()
         execution = self._record_outcome(execution, status, task, stop)
         if self._options.remove_containers:
             self._scheduler.remove(handle)
         return execution
+
+    def _discard(self, handle: str) -> None:
+        with contextlib.suppress(Exception):
+            self._scheduler.remove(handle)
+
+    def _lease_end(self) -> datetime.datetime:
+        return self._clock() + datetime.timedelta(seconds=self._options.lease)
 
     def _fail_to_start(self, execution: tasks.Execution, message: str) -> tasks.Execution:
         log.warning("task failed to start", extra={"task": execution.ref, "error": message})
@@ -197,7 +322,9 @@ class Executor:
     ) -> ports.ContainerStatus:
         deadline = None
         if task.timeout is not None:
-            deadline = time.monotonic() + task.timeout
+            # Counted from the recorded start, so that a re-attached task keeps its deadline.
+            ran = (self._clock() - (execution.started or self._clock())).total_seconds()
+            deadline = time.monotonic() + task.timeout - max(0.0, ran)
         while True:
             slice_ = WAIT_SLICE
             if deadline is not None:
@@ -235,7 +362,9 @@ class Executor:
             return self._move(
                 execution,
                 tasks.Event.LOSE,
-                reason=reasons.Reason(reasons.Kind.LOST, "the container vanished while running"),
+                reason=reasons.Reason(
+                    reasons.Kind.LOST, "the container was removed while it ran, not by Hostler"
+                ),
                 ended=now,
             )
         if status.exit_code == 0:
@@ -243,6 +372,8 @@ class Executor:
         why = f"exited with code {status.exit_code}"
         if status.oom_killed:
             why += " (killed: out of memory)"
+        elif status.exit_code is not None and status.exit_code > 128:
+            why += f" ({_signal_name(status.exit_code - 128)}, not sent by Hostler)"
         return self._move(
             execution,
             tasks.Event.FAIL,
@@ -250,3 +381,10 @@ class Executor:
             ended=now,
             exit_code=status.exit_code,
         )
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"

@@ -28,6 +28,7 @@ END = b'{"end": true}\n'
 
 _PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _LOCKS = 64
+_SCAN = 64 * 1024
 _HINT = "check the log directory: it must exist, be writable and have free space"
 
 
@@ -69,6 +70,7 @@ class Store:
         with self._lock(key), _translate(key):
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("ab+") as file:
+                _drop_torn_line(file)
                 if _ended(file):
                     raise errors.FailedPrecondition(
                         f"log '{key}': has ended, nothing can be added",
@@ -82,6 +84,7 @@ class Store:
         with self._lock(key), _translate(key):
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("ab+") as file:
+                _drop_torn_line(file)
                 if not _ended(file):
                     file.write(END)
 
@@ -151,6 +154,22 @@ def _complete_lines(file: BinaryIO) -> Iterator[bytes]:
         if not raw.endswith(b"\n"):
             return
         yield raw
+
+
+def _drop_torn_line(file: BinaryIO) -> None:
+    """Cut off a last line left half-written by a crash, so that the next line starts clean."""
+    size = file.seek(0, 2)
+    end = size
+    while end > 0:
+        start = max(0, end - _SCAN)
+        file.seek(start)
+        newline = file.read(end - start).rfind(b"\n")
+        if newline >= 0:
+            end = start + newline + 1
+            break
+        end = start
+    if end < size:
+        file.truncate(end)
 
 
 def _ended(file: BinaryIO) -> bool:

@@ -3,7 +3,8 @@
 Every route of the API has one method; each returns the JSON the server answered, as plain dicts
 and lists. An error answer (``application/problem+json``) raises ``ApiError``, and so does a server
 that cannot be reached. ``iterate`` walks every page of a list; ``follow_logs`` streams a task's
-log as server-sent events and resumes after a dropped connection::
+log and ``follow_events`` the event log as server-sent events, and both resume after a dropped
+connection::
 
     from hostler.sdk import client
 
@@ -298,6 +299,16 @@ class Client:
         result: Json = self._request("POST", path)
         return result
 
+    def retry_run(self, namespace: str, pipeline: str, run: int, task: str) -> Json:
+        """Run ``task`` of run ``run`` again, then the tasks skipped because of it.
+
+        Returns ``{"run": ..., "attempts": [...]}``, the new attempts. The task must have ended
+        failed, lost or cancelled; a complete run is reopened.
+        """
+        path = f"{self._run(namespace, pipeline, run)}/retry"
+        result: Json = self._request("POST", path, body={"task": task})
+        return result
+
     # -- task executions and logs -----------------------------------------------------------
 
     def _task(self, namespace: str, pipeline: str, run: int, task: str) -> str:
@@ -366,6 +377,86 @@ class Client:
         """
         path = f"{self._task(namespace, pipeline, run, task)}/logs"
         params = _query(attempt=attempt, offset=offset, follow="true")
+        yield from self._follow(
+            path,
+            params,
+            "log stream ended before its end",
+            reconnects=reconnects,
+            reconnect_delay=reconnect_delay,
+        )
+
+    # -- events -----------------------------------------------------------------------------
+
+    def list_events(
+        self,
+        *,
+        kind: Iterable[str] | None = None,
+        namespace: str | None = None,
+        pipeline: str | None = None,
+        run: int | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> Json:
+        """Return one page of the event log, oldest first; ``iterate`` walks all of them.
+
+        Every filter given must match: ``kind`` keeps the events of these kinds (``run.complete``)
+        or families (``task.*``); ``namespace``, ``pipeline`` and ``run`` keep those about them.
+        """
+        kinds = list(kind) if kind is not None else None
+        result: Json = self._get(
+            "/events",
+            kind=kinds or None,
+            namespace=namespace,
+            pipeline=pipeline,
+            run=run,
+            cursor=cursor,
+            limit=limit,
+        )
+        return result
+
+    def follow_events(
+        self,
+        *,
+        kind: Iterable[str] | None = None,
+        namespace: str | None = None,
+        pipeline: str | None = None,
+        run: int | None = None,
+        after: int | None = None,
+        reconnects: int = 5,
+        reconnect_delay: float = 1.0,
+    ) -> Iterator[Event]:
+        """Stream the event log: the events after the id ``after`` (by default all that are
+        kept), then new ones as they are recorded; the filters are those of ``list_events``.
+
+        Yields one ``Event`` per event: ``event.event`` is its kind, ``event.id`` its id and
+        ``event.json()`` the event. The iterator never ends by itself. When the connection drops,
+        it reconnects and resumes after the last event received (``Last-Event-ID``), so that
+        every event comes exactly once; after ``reconnects`` attempts in a row that bring
+        nothing, it raises ``ApiError`` (unavailable).
+        """
+        kinds = list(kind) if kind is not None else None
+        params = _query(
+            kind=kinds or None, namespace=namespace, pipeline=pipeline, run=run, after=after
+        )
+        yield from self._follow(
+            "/events/stream",
+            params,
+            "event stream ended",
+            reconnects=reconnects,
+            reconnect_delay=reconnect_delay,
+        )
+
+    def _follow(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        dropped: str,
+        *,
+        reconnects: int,
+        reconnect_delay: float,
+    ) -> Iterator[Event]:
+        """Yield the server-sent events of ``path`` until an ``end`` event, reconnecting with
+        ``Last-Event-ID`` when the connection drops; ``dropped`` says so in the last error."""
         last_id: str | None = None
         failures = 0
         while True:
@@ -378,17 +469,16 @@ class Client:
                         response.read()
                         _raise_for_problem(response)
                     for event in parse_events(response.iter_text()):
-                        if event.event == "line":
+                        if event.event == "end":
+                            yield event
+                            return
+                        if event.id is not None:
                             last_id, failures = event.id, 0
                         yield event
-                        if event.event == "end":
-                            return
             except httpx.TransportError as exc:
                 failure: ApiError = self._unreachable(exc)
             else:
-                failure = ApiError(
-                    0, "unavailable", f"server at {self.url}: log stream ended before its end"
-                )
+                failure = ApiError(0, "unavailable", f"server at {self.url}: {dropped}")
             failures += 1
             if failures > reconnects:
                 raise failure

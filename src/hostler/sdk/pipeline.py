@@ -26,7 +26,8 @@ class Task:
     ``id`` and ``image`` are required. ``command`` is the command and its arguments (the image's
     default when None). ``depends_on`` maps task ids to the condition to run on (``success``,
     ``failure`` or ``any``); ``after`` adds to it. ``timeout`` is seconds or a string such as
-    ``"30s"``. Nothing is checked until the pipeline's ``config()``.
+    ``"30s"``. ``retries`` is the retry policy as written in YAML, such as
+    ``{"attempts": 3, "backoff": "2s"}``. Nothing is checked until the pipeline's ``config()``.
     """
 
     def __init__(
@@ -38,6 +39,7 @@ class Task:
         env: Mapping[str, str] | None = None,
         depends_on: Mapping[str, str] | None = None,
         timeout: float | str | None = None,
+        retries: Mapping[str, Any] | None = None,
         description: str = "",
     ) -> None:
         self.id = id
@@ -50,6 +52,7 @@ class Task:
         self.env = dict(env or {})
         self.depends_on = dict(depends_on or {})
         self.timeout = timeout
+        self.retries = dict(retries) if retries is not None else None
         self.description = description
 
     def after(self, *tasks: Task | str, on: str = "success") -> Task:
@@ -68,6 +71,7 @@ class Task:
             "env": dict(self.env),
             "depends_on": dict(self.depends_on),
             "timeout": self.timeout,
+            "retries": self.retries,
         }
 
     def __repr__(self) -> str:

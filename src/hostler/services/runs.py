@@ -1,4 +1,4 @@
-"""Use cases for runs: start one from the live version, list, get, cancel."""
+"""Use cases for runs: start one from the live version, list, get, cancel, retry a task."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 
 from hostler.core import dag, errors, identifiers, runs, tasks
+from hostler.core.pipelines import Config
 from hostler.services import pages, pipelines
 from hostler.services.context import Context
 
@@ -133,3 +134,92 @@ def cancel(ctx: Context, namespace: str, pipeline: str, run: int) -> Cancelled:
         f"run '{namespace}/{pipeline}#{run}': changing too fast to cancel",
         hint="try again in a moment",
     )
+
+
+RETRYABLE = (tasks.Status.FAILED, tasks.Status.LOST, tasks.Status.CANCELLED)
+"""How a task must have ended to be retried by hand."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Retried:
+    """The run after a retry request, and the new attempts it added."""
+
+    run: runs.Run
+    attempts: list[tasks.Execution]
+
+
+def retry(ctx: Context, namespace: str, pipeline: str, run: int, task: str) -> Retried:
+    """Run ``task`` of the run again, then the dependents that were skipped because of it.
+
+    The task must have ended failed, lost or cancelled. Each retried task gets a new attempt; the
+    earlier attempts stay in the run's timeline. A complete run is reopened: it is pending again,
+    starts when its pipeline's parallelism allows, and ends again when the new attempts do.
+    """
+    for _ in range(10):
+        try:
+            return _retry_once(ctx, namespace, pipeline, run, task)
+        except errors.Conflict:
+            continue  # the engine moved the run meanwhile: look again
+    raise errors.Conflict(
+        f"run '{namespace}/{pipeline}#{run}': changing too fast to retry a task",
+        hint="try again in a moment",
+    )
+
+
+def _retry_once(ctx: Context, namespace: str, pipeline: str, run: int, task: str) -> Retried:
+    current = ctx.store.get_run(namespace, pipeline, run)
+    config = ctx.store.get_version(namespace, pipeline, current.version).config
+    config.task(task)  # NotFound when the pipeline version has no such task
+    latest = tasks.latest_attempts(ctx.store.list_executions(namespace, pipeline, run))
+    target = latest[task]
+    if target.state is not tasks.State.COMPLETE or target.status not in RETRYABLE:
+        raise errors.FailedPrecondition(
+            f"task '{task}' of run '{current.ref}': is {_progress(target)}; only a task that "
+            "ended failed, lost or cancelled can be retried",
+            field="task",
+            hint="wait for the task to end, or pick a task that failed",
+        )
+    if current.cancel_requested and current.state is not runs.State.COMPLETE:
+        raise errors.FailedPrecondition(
+            f"run '{current.ref}': is being cancelled",
+            field="run",
+            hint="wait until the run is complete, then retry the task",
+        )
+    now = ctx.clock()
+    attempts = [latest[t].next_attempt(now) for t in _skipped_dependents(config, latest, task)]
+    reopened = current
+    if current.state is runs.State.COMPLETE:
+        state, status = runs.MACHINE.apply(current.state, runs.Event.REOPEN)
+        reopened = current.evolve(
+            state=state,
+            status=status,
+            reason=None,
+            started=None,
+            ended=None,
+            cancel_requested=False,
+        )
+    stored, added = ctx.store.add_attempts(reopened, current.revision, attempts)
+    ctx.wake()
+    return Retried(stored, added)
+
+
+def _skipped_dependents(
+    config: Config, latest: Mapping[str, tasks.Execution], task: str
+) -> list[str]:
+    """Return ``task`` and, in pipeline order, the tasks skipped because of it (transitively)."""
+    chosen = {task}
+    grew = True
+    while grew:
+        grew = False
+        for candidate in config.tasks:
+            skipped = latest[candidate.id].status is tasks.Status.SKIPPED
+            if candidate.id not in chosen and skipped and chosen & set(candidate.depends_on):
+                chosen.add(candidate.id)
+                grew = True
+    return [t.id for t in config.tasks if t.id in chosen]
+
+
+def _progress(execution: tasks.Execution) -> str:
+    if execution.state is tasks.State.COMPLETE:
+        return execution.status.value
+    return execution.state.value

@@ -1,11 +1,13 @@
 """Task execution rows: the ``task_executions`` table on a Connection.
 
 This is the engine's durable queue: it updates these rows several times per task, so every
-function here is one statement on the happy path. None commits; the caller owns the transaction.
+function here is one statement on the happy path (``update`` first reads the state and status it
+replaces, by primary key). None commits; the caller owns the transaction.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +35,7 @@ _MUTABLE = (
 # Built once: the engine runs these several times per task.
 _UPDATE = tables.compare_and_set(_E, _KEY, _MUTABLE)
 _REVISION = sa.select(_E.c.revision).where(tables.where_key(_E, _KEY))
+_PROGRESS = sa.select(_E.c.state, _E.c.status, _E.c.revision).where(tables.where_key(_E, _KEY))
 _GET = sa.select(_E).where(tables.where_key(_E, _KEY))
 _LATEST = (
     sa.select(_E).where(tables.where_key(_E, _KEY[:-1])).order_by(_E.c.attempt.desc()).limit(1)
@@ -110,6 +113,14 @@ def _name(namespace: str, pipeline: str, run: int, task: str, attempt: int | Non
     return name if attempt is None else f"{name} (attempt {attempt})"
 
 
+def check_new(connection: sa.Connection, executions: Sequence[tasks.Execution]) -> None:
+    """Raise AlreadyExists for the first of ``executions`` that is stored already."""
+    for e in executions:
+        if connection.execute(_REVISION, _key(e)).scalar() is not None:
+            name = _name(e.namespace, e.pipeline, e.run, e.task, e.attempt)
+            raise errors.AlreadyExists(f"{name}: already exists", field="attempt")
+
+
 def create(
     connection: sa.Connection, run: int, executions: Sequence[tasks.Execution]
 ) -> list[tasks.Execution]:
@@ -182,16 +193,34 @@ def count(connection: sa.Connection, states: Sequence[tasks.State]) -> int:
     return int(connection.execute(query).scalar_one())
 
 
+def renew_leases(connection: sa.Connection, owner: str, until: datetime.datetime) -> int:
+    """Extend ``owner``'s leases on starting and running executions, leaving revisions alone."""
+    held = (tasks.State.STARTING.value, tasks.State.RUNNING.value)
+    statement = (
+        sa.update(_E)
+        .where(_E.c.lease_owner == owner, _E.c.state.in_(held))
+        .values(lease_expires=until)
+    )
+    return connection.execute(statement).rowcount
+
+
 def update(
     connection: sa.Connection, execution: tasks.Execution, expected_revision: int
-) -> tasks.Execution:
-    """Write the execution's progress, outcome, container and lease with compare-and-set."""
+) -> tuple[tuple[tasks.State, tasks.Status], tasks.Execution]:
+    """Write the execution's progress, outcome, container and lease with compare-and-set.
+
+    Returns the state and status the execution had, and the execution as stored now, so that the
+    caller can record what changed.
+    """
     e = execution
     key = _key(e)
-    values = tables.params("v_", _mutable(e))
-    row = connection.execute(_UPDATE, {**key, **values, "expected": expected_revision}).first()
-    if row is not None:
-        return to_execution(row)
+    before = connection.execute(_PROGRESS, key).first()
+    if before is not None and before.revision == expected_revision:
+        values = tables.params("v_", _mutable(e))
+        row = connection.execute(_UPDATE, {**key, **values, "expected": expected_revision}).first()
+        if row is not None:
+            # The write matched the revision read above, so ``before`` is what it replaced.
+            return (tasks.State(before.state), tasks.Status(before.status)), to_execution(row)
     current = connection.execute(_REVISION, key).scalar()
     name = _name(e.namespace, e.pipeline, e.run, e.task, e.attempt)
     if current is None:

@@ -93,22 +93,29 @@ def list_(
 
 def update(
     connection: sa.Connection, pipeline: pipelines.Pipeline, expected_revision: int
-) -> pipelines.Pipeline:
-    """Write the pipeline's description, live version and update time with compare-and-set."""
+) -> tuple[int | None, pipelines.Pipeline]:
+    """Write the pipeline's description, live version and update time with compare-and-set.
+
+    Returns the live version the pipeline had, and the pipeline as stored now, so that the caller
+    can record what changed.
+    """
     key = _key(pipeline.namespace, pipeline.id)
-    row = connection.execute(
-        _P.update()
-        .where(key, _P.c.revision == expected_revision)
-        .values(
-            description=pipeline.description,
-            live_version=pipeline.live_version,
-            updated=pipeline.updated,
-            revision=_P.c.revision + 1,
-        )
-        .returning(*_P.c)
-    ).first()
-    if row is not None:
-        return to_pipeline(row)
+    before = connection.execute(sa.select(_P.c.live_version, _P.c.revision).where(key)).first()
+    if before is not None and before.revision == expected_revision:
+        row = connection.execute(
+            _P.update()
+            .where(key, _P.c.revision == expected_revision)
+            .values(
+                description=pipeline.description,
+                live_version=pipeline.live_version,
+                updated=pipeline.updated,
+                revision=_P.c.revision + 1,
+            )
+            .returning(*_P.c)
+        ).first()
+        if row is not None:
+            # The write matched the revision read above, so ``before`` is what it replaced.
+            return before.live_version, to_pipeline(row)
     current = connection.execute(sa.select(_P.c.revision).where(key)).scalar()
     if current is None:
         raise not_found(connection, pipeline.namespace, pipeline.id)

@@ -30,6 +30,7 @@ _MUTABLE = (
 # Built once: the engine reads and updates runs on its hot path.
 _UPDATE = tables.compare_and_set(_R, _KEY, _MUTABLE)
 _REVISION = sa.select(_R.c.revision).where(tables.where_key(_R, _KEY))
+_PROGRESS = sa.select(_R.c.state, _R.c.status, _R.c.revision).where(tables.where_key(_R, _KEY))
 _GET = sa.select(_R).where(tables.where_key(_R, _KEY))
 _ACTIVE = (
     sa.select(_R)
@@ -188,13 +189,22 @@ def count(connection: sa.Connection, namespace: str, pipeline: str, state: runs.
     return found
 
 
-def update(connection: sa.Connection, run: runs.Run, expected_revision: int) -> runs.Run:
-    """Write the run's state, status, reason and times with compare-and-set."""
+def update(
+    connection: sa.Connection, run: runs.Run, expected_revision: int
+) -> tuple[tuple[runs.State, runs.Status], runs.Run]:
+    """Write the run's state, status, reason and times with compare-and-set.
+
+    Returns the state and status the run had, and the run as stored now, so that the caller can
+    record what changed.
+    """
     key = _key(run.namespace, run.pipeline, run.id)
-    values = tables.params("v_", _mutable(run))
-    row = connection.execute(_UPDATE, {**key, **values, "expected": expected_revision}).first()
-    if row is not None:
-        return to_run(row)
+    before = connection.execute(_PROGRESS, key).first()
+    if before is not None and before.revision == expected_revision:
+        values = tables.params("v_", _mutable(run))
+        row = connection.execute(_UPDATE, {**key, **values, "expected": expected_revision}).first()
+        if row is not None:
+            # The write matched the revision read above, so ``before`` is what it replaced.
+            return (runs.State(before.state), runs.Status(before.status)), to_run(row)
     current = connection.execute(_REVISION, key).scalar()
     if current is None:
         raise not_found(connection, run.namespace, run.pipeline, run.id)

@@ -1,8 +1,13 @@
 """The SQL store: ``ports.Store`` on SQLAlchemy Core, one transaction per method.
 
 Reads run in read-only transactions (on SQLite they never wait for writers); writes take the
-write lock up front. Compare-and-set updates are single ``UPDATE ... WHERE revision = :expected
-RETURNING *`` statements, so the happy path of the engine's hot loop is one round trip.
+write lock up front. Compare-and-set updates are ``UPDATE ... WHERE revision = :expected
+RETURNING *`` statements, after a read by primary key of the state and status they replace.
+
+Every write that changes something worth knowing appends its event (``hostler.core.events``) in
+its own transaction: a namespace or version created, a live version changed, a run created, a new
+state or status of a run or task execution. A write that fails, or loses its compare-and-set,
+appends nothing; an update that changes neither state nor status appends nothing either.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from hostler.core import errors, namespaces, pipelines, runs, tasks
-from hostler.storage import database
+from hostler.core import errors, events, namespaces, pipelines, runs, tasks
+from hostler.storage import database, tables
+from hostler.storage import events as event_rows
 from hostler.storage import executions as execution_rows
 from hostler.storage import namespaces as namespace_rows
 from hostler.storage import pipelines as pipeline_rows
@@ -36,12 +42,19 @@ class Store:
     def _write(self) -> database.Transaction:
         return database.transaction(self._engine, write=True)
 
+    def installation(self) -> str:
+        """Return the name of this installation, made by the first migration that needed it."""
+        with self._read() as connection:
+            return str(connection.execute(sa.select(tables.installation.c.id)).scalar_one())
+
     # namespaces ---------------------------------------------------------------------------
 
     def create_namespace(self, namespace: namespaces.Namespace) -> namespaces.Namespace:
         """Create a namespace; ``AlreadyExists`` if the name is taken."""
         with self._write() as connection:
-            return namespace_rows.create(connection, namespace)
+            created = namespace_rows.create(connection, namespace)
+            event_rows.append(connection, events.namespace_created(created, _now()))
+            return created
 
     def get_namespace(self, name: str) -> namespaces.Namespace:
         """Return the namespace ``name``; ``NotFound`` if there is none."""
@@ -77,7 +90,9 @@ class Store:
     ) -> pipelines.Version:
         """Store ``config`` as the next version of pipeline ``config.id`` (created if new)."""
         with self._write() as connection:
-            return pipeline_rows.create_version(connection, namespace, config, digest, now)
+            version = pipeline_rows.create_version(connection, namespace, config, digest, now)
+            event_rows.append(connection, events.version_created(version, _now()))
+            return version
 
     def get_version(self, namespace: str, pipeline: str, version: int) -> pipelines.Version:
         """Return one version of a pipeline."""
@@ -96,7 +111,9 @@ class Store:
     ) -> pipelines.Pipeline:
         """Write ``pipeline`` (description, live version, updated) with compare-and-set."""
         with self._write() as connection:
-            return pipeline_rows.update(connection, pipeline, expected_revision)
+            before, after = pipeline_rows.update(connection, pipeline, expected_revision)
+            event_rows.append(connection, events.pipeline_deployed(before, after, _now()))
+            return after
 
     # runs and task executions -------------------------------------------------------------
 
@@ -107,7 +124,9 @@ class Store:
         _check_executions(run, executions)
         with self._write() as connection:
             stored = run_rows.create(connection, run)
-            return stored, execution_rows.create(connection, stored.id, executions)
+            created = execution_rows.create(connection, stored.id, executions)
+            event_rows.append(connection, events.run_created(stored, _now()))
+            return stored, created
 
     def get_run(self, namespace: str, pipeline: str, run: int) -> runs.Run:
         """Return one run; ``NotFound`` names the namespace or pipeline if that is missing."""
@@ -139,7 +158,9 @@ class Store:
     def update_run(self, run: runs.Run, expected_revision: int) -> runs.Run:
         """Write ``run`` with compare-and-set; its key, version, variables and trigger are fixed."""
         with self._write() as connection:
-            return run_rows.update(connection, run, expected_revision)
+            before, after = run_rows.update(connection, run, expected_revision)
+            event_rows.append(connection, events.run_changed(before, after, _now()))
+            return after
 
     def get_execution(
         self, namespace: str, pipeline: str, run: int, task: str, attempt: int | None = None
@@ -168,11 +189,52 @@ class Store:
     ) -> tasks.Execution:
         """Write ``execution`` with compare-and-set; its key, position and creation are fixed."""
         with self._write() as connection:
-            return execution_rows.update(connection, execution, expected_revision)
+            before, after = execution_rows.update(connection, execution, expected_revision)
+            event_rows.append(connection, events.execution_changed(before, after, _now()))
+            return after
+
+    def add_attempts(
+        self, run: runs.Run, expected_revision: int, executions: Sequence[tasks.Execution]
+    ) -> tuple[runs.Run, list[tasks.Execution]]:
+        """Write ``run`` with compare-and-set and add new attempts of its tasks, together."""
+        _check_executions(run, executions)
+        with self._write() as connection:
+            execution_rows.check_new(connection, executions)
+            before, after = run_rows.update(connection, run, expected_revision)
+            added = execution_rows.create(connection, run.id, executions)
+            now = _now()
+            event_rows.append(connection, events.run_changed(before, after, now))
+            for execution in added:
+                event_rows.append(connection, events.attempt_created(execution, now))
+            return after, added
+
+    def renew_leases(self, owner: str, until: datetime.datetime) -> int:
+        """Extend ``owner``'s leases on starting and running executions; revisions stay."""
+        with self._write() as connection:
+            return execution_rows.renew_leases(connection, owner, until)
+
+    # events -------------------------------------------------------------------------------
+
+    def list_events(
+        self, selected: events.Filter, after: int | None, limit: int
+    ) -> list[events.Event]:
+        """Return at most ``limit`` events that pass ``selected``, by id, after the id ``after``."""
+        with self._read() as connection:
+            return event_rows.list_(connection, selected, after, limit)
+
+    def delete_events(self, before: datetime.datetime) -> int:
+        """Delete the events recorded before ``before``; return how many."""
+        with self._write() as connection:
+            return event_rows.delete(connection, before)
 
     def close(self) -> None:
         """Release the engine's pooled connections."""
         self._engine.dispose()
+
+
+def _now() -> datetime.datetime:
+    """Return the time an event is recorded at."""
+    return datetime.datetime.now(datetime.UTC)
 
 
 def _check_executions(run: runs.Run, executions: Sequence[tasks.Execution]) -> None:

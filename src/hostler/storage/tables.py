@@ -152,6 +152,34 @@ task_executions = sa.Table(
 )
 
 
+events = sa.Table(
+    "events",
+    metadata,
+    # AUTOINCREMENT on SQLite: an id is never given out twice, even after the newest rows were
+    # deleted, so a reader resuming "after id N" cannot mistake a new event for one it has seen.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("time", UTCDateTime, nullable=False, index=True),
+    sa.Column("kind", sa.String(64), nullable=False, index=True),
+    sa.Column("namespace", sa.String(NAME), nullable=True),
+    sa.Column("pipeline", sa.String(NAME), nullable=True),
+    sa.Column("run", sa.Integer, nullable=True),
+    sa.Column("task", sa.String(NAME), nullable=True),
+    sa.Column("attempt", sa.Integer, nullable=True),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Index(None, "namespace", "pipeline", "run"),
+    sqlite_autoincrement=True,
+)
+
+
+installation = sa.Table(
+    "installation",
+    metadata,
+    # One row: the name of this installation, labelled on every container it makes.
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("created", UTCDateTime, nullable=False),
+)
+
+
 def where_key(table: sa.Table, columns: Sequence[str]) -> sa.ColumnElement[bool]:
     """Return ``col = :k_col AND ...`` over ``columns``: a reusable, pre-built key condition."""
     return sa.and_(*(table.c[name] == sa.bindparam(f"k_{name}") for name in columns))

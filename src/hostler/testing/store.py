@@ -3,7 +3,8 @@
 It keeps the SQL store's promises (``hostler.storage.store``) so that a test written against it
 holds on the real database: the same error categories, fields, hints and messages (the missing
 parent named first), compare-and-set on ``revision``, run ids and version numbers counted per
-pipeline, list orders and ``after`` cursors, timestamps refused when naive and read back in UTC.
+pipeline, list orders and ``after`` cursors, timestamps refused when naive and read back in UTC,
+and the same events appended in the same cases, with ids that are never reused.
 The storage tests run against both to prove it (``tests/unit/storage``).
 """
 
@@ -13,10 +14,11 @@ import dataclasses
 import datetime
 import json
 import threading
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
-from hostler.core import errors, namespaces, pipelines, runs, tasks
+from hostler.core import errors, events, namespaces, pipelines, runs, tasks
 
 DEFAULT_DESCRIPTION = "The default namespace"
 """The description of ``default``, which exists from the start as after the first migration."""
@@ -58,6 +60,13 @@ class MemoryStore:
         self._versions: dict[_Key, dict[int, _StoredVersion]] = {}
         self._runs: dict[_RunKey, runs.Run] = {}
         self._executions: dict[_ExecutionKey, tasks.Execution] = {}
+        self._events: list[events.Event] = []
+        self._last_event_id = 0
+        self._installation = uuid.uuid4().hex[:12]
+
+    def installation(self) -> str:
+        """Return the name of this installation, chosen when the store was made."""
+        return self._installation
 
     # namespaces ---------------------------------------------------------------------------
 
@@ -72,6 +81,7 @@ class MemoryStore:
                 )
             stored = dataclasses.replace(namespace, created=_utc(namespace.created))
             self._namespaces[stored.name] = stored
+            self._append(events.namespace_created(stored, _now()))
             return stored
 
     def get_namespace(self, name: str) -> namespaces.Namespace:
@@ -138,7 +148,9 @@ class MemoryStore:
             number = max(versions, default=0) + 1
             stored = _StoredVersion(digest, pipelines.canonical_json(config), now)
             self._versions[key] = {**versions, number: stored}
-            return _version(namespace, config.id, number, stored)
+            version = _version(namespace, config.id, number, stored)
+            self._append(events.version_created(version, _now()))
+            return version
 
     def get_version(self, namespace: str, pipeline: str, version: int) -> pipelines.Version:
         """Return one version; ``NotFound`` names the namespace, pipeline or version missing."""
@@ -187,6 +199,7 @@ class MemoryStore:
                 revision=current.revision + 1,
             )
             self._pipelines[key] = stored
+            self._append(events.pipeline_deployed(current.live_version, stored, _now()))
             return stored
 
     # runs and task executions -------------------------------------------------------------
@@ -219,6 +232,7 @@ class MemoryStore:
             self._runs[run.namespace, run.pipeline, run_id] = stored
             for e in stored_executions:
                 self._executions[_execution_key(e)] = e
+            self._append(events.run_created(stored, _now()))
             return _copy_run(stored), stored_executions
 
     def get_run(self, namespace: str, pipeline: str, run: int) -> runs.Run:
@@ -276,25 +290,49 @@ class MemoryStore:
     def update_run(self, run: runs.Run, expected_revision: int) -> runs.Run:
         """Write ``run`` with compare-and-set; its key, version, variables and trigger are fixed."""
         with self._lock:
-            changed = _run_times(run)
-            current = self._get_run(run.namespace, run.pipeline, run.id)
-            if current.revision != expected_revision:
-                raise errors.Conflict(
-                    f"run '{run.ref}': changed by someone else "
-                    f"(revision {current.revision}, expected {expected_revision})",
-                    hint=_RETRY,
-                )
-            stored = current.evolve(
-                state=changed.state,
-                status=changed.status,
-                reason=changed.reason,
-                started=changed.started,
-                ended=changed.ended,
-                cancel_requested=changed.cancel_requested,
-                revision=current.revision + 1,
+            return self._update_run(run, expected_revision)
+
+    def add_attempts(
+        self, run: runs.Run, expected_revision: int, executions: Sequence[tasks.Execution]
+    ) -> tuple[runs.Run, list[tasks.Execution]]:
+        """Write ``run`` with compare-and-set and add new attempts of its tasks, together."""
+        _check_executions(run, executions)
+        with self._lock:
+            self._get_run(run.namespace, run.pipeline, run.id)
+            added = [_execution_times(e).evolve(run=run.id, revision=1) for e in executions]
+            for e in added:
+                if _execution_key(e) in self._executions:
+                    name = _name(e.namespace, e.pipeline, e.run, e.task, e.attempt)
+                    raise errors.AlreadyExists(f"{name}: already exists", field="attempt")
+            stored = self._update_run(run, expected_revision)
+            now = _now()
+            for e in added:
+                self._executions[_execution_key(e)] = e
+                self._append(events.attempt_created(e, now))
+            return stored, added
+
+    def _update_run(self, run: runs.Run, expected_revision: int) -> runs.Run:
+        """``update_run`` with the lock held."""
+        changed = _run_times(run)
+        current = self._get_run(run.namespace, run.pipeline, run.id)
+        if current.revision != expected_revision:
+            raise errors.Conflict(
+                f"run '{run.ref}': changed by someone else "
+                f"(revision {current.revision}, expected {expected_revision})",
+                hint=_RETRY,
             )
-            self._runs[run.namespace, run.pipeline, run.id] = stored
-            return _copy_run(stored)
+        stored = current.evolve(
+            state=changed.state,
+            status=changed.status,
+            reason=changed.reason,
+            started=changed.started,
+            ended=changed.ended,
+            cancel_requested=changed.cancel_requested,
+            revision=current.revision + 1,
+        )
+        self._runs[run.namespace, run.pipeline, run.id] = stored
+        self._append(events.run_changed((current.state, current.status), stored, _now()))
+        return _copy_run(stored)
 
     def get_execution(
         self, namespace: str, pipeline: str, run: int, task: str, attempt: int | None = None
@@ -390,7 +428,51 @@ class MemoryStore:
                 revision=current.revision + 1,
             )
             self._executions[key] = stored
+            before = (current.state, current.status)
+            self._append(events.execution_changed(before, stored, _now()))
             return stored
+
+    def renew_leases(self, owner: str, until: datetime.datetime) -> int:
+        """Extend ``owner``'s leases on starting and running executions; revisions stay."""
+        held = (tasks.State.STARTING, tasks.State.RUNNING)
+        with self._lock:
+            renewed = [
+                key
+                for key, e in self._executions.items()
+                if e.lease_owner == owner and e.state in held
+            ]
+            for key in renewed:
+                self._executions[key] = self._executions[key].evolve(lease_expires=_utc(until))
+            return len(renewed)
+
+    # events -------------------------------------------------------------------------------
+
+    def list_events(
+        self, selected: events.Filter, after: int | None, limit: int
+    ) -> list[events.Event]:
+        """Return at most ``limit`` events that pass ``selected``, by id, after the id ``after``."""
+        with self._lock:
+            found = [
+                e for e in self._events if (after is None or e.id > after) and selected.matches(e)
+            ]
+            return [dataclasses.replace(e, data=_json_copy(e.data)) for e in _limit(found, limit)]
+
+    def delete_events(self, before: datetime.datetime) -> int:
+        """Delete the events recorded before ``before``; return how many."""
+        before = _utc(before)
+        with self._lock:
+            kept = [e for e in self._events if e.time >= before]
+            deleted = len(self._events) - len(kept)
+            self._events = kept
+            return deleted
+
+    def _append(self, event: events.Event | None) -> None:
+        """Append ``event`` with the next id, as the SQL store does; call with the lock held."""
+        if event is None:
+            return
+        self._last_event_id += 1
+        stored = dataclasses.replace(event, id=self._last_event_id, data=_json_copy(event.data))
+        self._events.append(stored)
 
     def close(self) -> None:
         """Do nothing: there are no connections to release."""
@@ -430,6 +512,17 @@ class MemoryStore:
                 hint="list the pipeline's runs to see which exist",
             )
         return found
+
+
+def _now() -> datetime.datetime:
+    """Return the time an event is recorded at."""
+    return datetime.datetime.now(datetime.UTC)
+
+
+def _json_copy(data: Mapping[str, object]) -> dict[str, object]:
+    """Return ``data`` as the SQL store reads it back from its JSON text: a copy of its own."""
+    copy: dict[str, object] = json.loads(json.dumps(data))
+    return copy
 
 
 def _limit(items: list[_T], limit: int) -> list[_T]:

@@ -15,6 +15,7 @@ BODY_ROUTES = {
     ("post", f"{API}/namespaces/{{namespace}}/pipelines"),
     ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/versions"),
     ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/runs"),
+    ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/runs/{{run}}/retry"),
 }
 
 
@@ -46,7 +47,7 @@ def problem_statuses(operation: dict[str, Any]) -> set[str]:
 
 
 def test_the_document_has_every_route(document: dict[str, Any]) -> None:
-    assert len(operations(document)) == 17
+    assert len(operations(document)) == 20
     assert all(path.startswith(f"{API}/") for _, path, _ in operations(document))
 
 
@@ -61,7 +62,7 @@ def test_every_operation_with_a_path_parameter_documents_404(document: dict[str,
         if any(p["in"] == "path" for p in operation.get("parameters", [])):
             assert "404" in problem_statuses(operation), (method, path)
             checked += 1
-    assert checked == 14
+    assert checked == 15
 
 
 def test_every_body_route_documents_its_body_and_413(document: dict[str, Any]) -> None:
@@ -113,3 +114,22 @@ def test_log_route_documents_json_and_event_stream(document: dict[str, Any]) -> 
     path = f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/runs/{{run}}/tasks/{{task}}/logs"
     content = document["paths"][path]["get"]["responses"]["200"]["content"]
     assert set(content) == {"application/json", "text/event-stream"}
+
+
+def test_event_routes_document_a_page_and_an_event_stream(document: dict[str, Any]) -> None:
+    listed = document["paths"][f"{API}/events"]["get"]
+    page = listed["responses"]["200"]["content"]["application/json"]["schema"]
+    assert page == {"$ref": "#/components/schemas/Page_Event_"}
+    assert {p["name"] for p in listed["parameters"]} == {
+        "kind",
+        "namespace",
+        "pipeline",
+        "run",
+        "cursor",
+        "limit",
+    }
+    stream = document["paths"][f"{API}/events/stream"]["get"]
+    assert set(stream["responses"]["200"]["content"]) == {"text/event-stream"}
+    assert {"after", "Last-Event-ID", "kind"} <= {p["name"] for p in stream["parameters"]}
+    kinds = document["components"]["schemas"]["Event"]["properties"]["kind"]["enum"]
+    assert "task.complete" in kinds

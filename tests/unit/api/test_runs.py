@@ -1,4 +1,4 @@
-"""Run routes: start, list (pages, state filter), get, cancel (cancelling, unchanged), errors."""
+"""Run routes: start, list (pages, state filter), get, cancel, retry a task, and errors."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi import testclient
 
-from hostler.core import runs
+from hostler.core import runs, tasks
 from hostler.services.context import Context
 
 from .conftest import ANY, API, PIPELINES, Wakes, assert_problem, pipeline
@@ -185,3 +185,124 @@ def test_cancel_complete_run_answers_200_unchanged(
 def test_cancel_missing_run_names_it(client: testclient.TestClient, run: dict[str, Any]) -> None:
     body = assert_problem(client.post(f"{RUNS}/7/cancel"), 404, "not_found", field=ANY)
     assert body["detail"].startswith("run 'default/hello#7'")
+
+
+# retry --------------------------------------------------------------------------------------
+
+
+def failed_run(ctx: Context) -> None:
+    """Make run 1 complete and failed: ``fetch`` failed, ``build`` skipped because of it."""
+    stored = ctx.store.get_run("default", "hello", 1)
+    stored = ctx.store.update_run(stored.evolve(state=runs.State.RUNNING), stored.revision)
+    outcome = {"fetch": tasks.Status.FAILED, "build": tasks.Status.SKIPPED}
+    for execution in ctx.store.list_executions("default", "hello", 1):
+        ctx.store.update_execution(
+            execution.evolve(state=tasks.State.COMPLETE, status=outcome[execution.task]),
+            execution.revision,
+        )
+    ctx.store.update_run(
+        stored.evolve(state=runs.State.COMPLETE, status=runs.Status.FAILED), stored.revision
+    )
+
+
+def test_retry_answers_202_with_the_reopened_run_and_the_new_attempts(
+    client: testclient.TestClient, run: dict[str, Any], ctx: Context, wakes: Wakes
+) -> None:
+    failed_run(ctx)
+    before = wakes.count
+
+    response = client.post(f"{RUNS}/1/retry", json={"task": "fetch"})
+
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert set(body) == {"run", "attempts"}
+    assert (body["run"]["id"], body["run"]["state"], body["run"]["status"]) == (
+        1,
+        "pending",
+        "unknown",
+    )
+    assert (body["run"]["reason"], body["run"]["ended"]) == (None, None)
+    assert [(a["task"], a["attempt"], a["state"], a["status"]) for a in body["attempts"]] == [
+        ("fetch", 2, "waiting", "unknown"),
+        ("build", 2, "waiting", "unknown"),
+    ]
+    assert body["attempts"][0]["position"] == 0
+    assert client.get(f"{RUNS}/1").json() == body["run"]
+    tasks_now = client.get(f"{RUNS}/1/tasks/build").json()
+    assert (tasks_now["attempt"], tasks_now["state"]) == (2, "waiting")
+    assert wakes.count == before + 1
+
+
+def test_retry_of_a_successful_task_is_409_naming_the_task(
+    client: testclient.TestClient, run: dict[str, Any], ctx: Context
+) -> None:
+    failed_run(ctx)
+    fetch = ctx.store.get_execution("default", "hello", 1, "fetch")
+    ctx.store.update_execution(fetch.evolve(status=tasks.Status.SUCCESSFUL), fetch.revision)
+
+    response = client.post(f"{RUNS}/1/retry", json={"task": "fetch"})
+
+    body = assert_problem(response, 409, "failed_precondition", field="task")
+    assert body["detail"].startswith("task 'fetch' of run 'default/hello#1': is successful; ")
+    assert body["hint"] == "wait for the task to end, or pick a task that failed"
+    assert client.get(f"{RUNS}/1").json()["state"] == "complete"
+
+
+def test_retry_of_a_task_that_has_not_ended_is_409(
+    client: testclient.TestClient, run: dict[str, Any]
+) -> None:
+    response = client.post(f"{RUNS}/1/retry", json={"task": "fetch"})
+    body = assert_problem(response, 409, "failed_precondition", field="task")
+    assert "is waiting" in body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("url", "task", "missing"),
+    [
+        (f"{RUNS}/1/retry", "nope", "task 'nope': not found in pipeline 'hello'"),
+        (f"{RUNS}/9/retry", "fetch", "run 'default/hello#9': not found"),
+        (f"{PIPELINES}/nope/runs/1/retry", "fetch", "pipeline 'default/nope': not found"),
+    ],
+)
+def test_retry_of_an_unknown_task_or_run_is_404_naming_it(
+    client: testclient.TestClient,
+    run: dict[str, Any],
+    ctx: Context,
+    url: str,
+    task: str,
+    missing: str,
+) -> None:
+    failed_run(ctx)
+    body = assert_problem(client.post(url, json={"task": task}), 404, "not_found", field=ANY)
+    assert body["detail"].startswith(missing), body["detail"]
+    assert client.get(f"{RUNS}/1").json()["state"] == "complete"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "task"),
+        ({"task": ""}, "task"),
+        ({"task": 7}, "task"),
+        ({"task": "fetch", "attempt": 2}, "attempt"),
+    ],
+)
+def test_retry_with_an_invalid_body_is_422_naming_the_field(
+    client: testclient.TestClient, run: dict[str, Any], ctx: Context, body: Any, field: str
+) -> None:
+    failed_run(ctx)
+    response = client.post(f"{RUNS}/1/retry", json=body)
+    assert_problem(response, 422, "invalid_argument", field=field)
+    assert client.get(f"{RUNS}/1").json()["state"] == "complete"
+
+
+def test_retry_without_a_body_is_422(
+    client: testclient.TestClient, run: dict[str, Any], ctx: Context
+) -> None:
+    failed_run(ctx)
+    assert_problem(client.post(f"{RUNS}/1/retry"), 422, "invalid_argument", field=ANY)
+    response = client.post(
+        f"{RUNS}/1/retry", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert_problem(response, 422, "invalid_argument", field=ANY)
+    assert client.get(f"{RUNS}/1").json()["state"] == "complete"

@@ -84,6 +84,34 @@ def task(
     }
 
 
+def event(
+    event_id: int,
+    kind: str,
+    *,
+    task: str | None = None,
+    status: str = "unknown",
+    reason: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Return event ``event_id``: ``kind`` of run default/hello#1, or of its ``task``."""
+    state = kind.partition(".")[2]
+    return {
+        "id": event_id,
+        "time": "2024-05-01T12:00:01Z",
+        "kind": kind,
+        "namespace": "default",
+        "pipeline": "hello",
+        "run": 1,
+        "task": task,
+        "attempt": 1 if task else None,
+        "data": {
+            "state": "pending" if state == "created" else state,
+            "status": status,
+            "reason": reason,
+            "previous_state": None,
+        },
+    }
+
+
 def page(*items: dict[str, Any], next_cursor: str | None = None) -> dict[str, Any]:
     """Return a page of a list."""
     return {"items": list(items), "next_cursor": next_cursor}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -272,6 +273,77 @@ def test_follow_logs_raises_the_problem_of_an_error_answer(api: FakeApi) -> None
 
     with make(api) as hostler, pytest.raises(client.ApiError, match="task 'nope': not found"):
         list(hostler.follow_logs("default", "hello", 1, "nope"))
+
+
+def test_list_events_sends_its_filters_as_query_parameters(api: FakeApi) -> None:
+    api.on("GET", "/events", (200, canned.page(canned.event(1, "run.created"))))
+
+    with make(api) as hostler:
+        page = hostler.list_events(
+            kind=["run.*", "task.complete"], pipeline="hello", run=1, limit=10
+        )
+        hostler.list_events()
+
+    assert page["items"][0]["kind"] == "run.created"
+    params = api.requests[0].url.params
+    assert params.get_list("kind") == ["run.*", "task.complete"]
+    assert (params["pipeline"], params["run"], params["limit"]) == ("hello", "1", "10")
+    assert "namespace" not in params
+    assert dict(api.requests[1].url.params) == {}
+
+
+def test_follow_events_resumes_after_a_dropped_connection_with_last_event_id(
+    api: FakeApi,
+) -> None:
+    first = sse(("run.running", 5, canned.event(5, "run.running")))
+    second = sse(("task.queued", 6, canned.event(6, "task.queued", task="fetch")))
+    api.on(
+        "GET",
+        "/events/stream",
+        httpx.Response(200, content=dropping(first + "event: run.complete\nid: 9\n")),
+        httpx.Response(200, content=second.encode()),  # ends: the server went away
+        httpx.Response(200, content=dropping(": keep-alive\n\n")),
+        httpx.Response(200, content=sse(("run.complete", 7, canned.event(7, "run.complete")))),
+    )
+
+    with make(api) as hostler:
+        stream = hostler.follow_events(kind=["run.*", "task.*"], run=1, after=4, reconnect_delay=0)
+        events = list(itertools.islice(stream, 3))
+
+    assert [(e.id, e.event) for e in events] == [
+        ("5", "run.running"),
+        ("6", "task.queued"),
+        ("7", "run.complete"),
+    ]
+    assert events[1].json()["task"] == "fetch"
+    assert "Last-Event-ID" not in api.requests[0].headers
+    assert [r.headers.get("Last-Event-ID") for r in api.requests[1:]] == ["5", "6", "6"]
+    assert api.requests[0].url.params.get_list("kind") == ["run.*", "task.*"]
+    assert (api.requests[0].url.params["after"], api.requests[0].url.params["run"]) == ("4", "1")
+
+
+def test_follow_events_gives_up_after_reconnects_that_bring_nothing(api: FakeApi) -> None:
+    api.on("GET", "/events/stream", lambda request: httpx.Response(200, content=b": hi\n\n"))
+
+    with make(api) as hostler, pytest.raises(client.ApiError) as caught:
+        list(hostler.follow_events(reconnects=2, reconnect_delay=0))
+
+    assert caught.value.code == "unavailable"
+    assert caught.value.detail == "server at http://hostler.test: event stream ended"
+    assert len(api.requests) == 3
+
+
+def test_follow_events_raises_the_problem_of_a_bad_filter(api: FakeApi) -> None:
+    problem = canned.problem(
+        422, "invalid_argument", "event kind 'x': not a known kind", field="kind"
+    )
+    api.on("GET", "/events/stream", (422, problem))
+
+    with make(api) as hostler, pytest.raises(client.ApiError) as caught:
+        next(hostler.follow_events(kind=["x"]))
+
+    assert (caught.value.code, caught.value.field) == ("invalid_argument", "kind")
+    assert len(api.requests) == 1
 
 
 def test_importing_the_client_does_not_import_the_server() -> None:

@@ -1,9 +1,10 @@
-"""``hostler run``: start (and follow), list, get, cancel."""
+"""``hostler run``: start (and follow), list, get, cancel, retry."""
 
 from __future__ import annotations
 
 import io
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -208,3 +209,107 @@ def test_run_cancel_no_wait_prints_the_answer(api: FakeApi, invoke: Invoke) -> N
 
     assert said.stdout == "run 'default/hello#1': unchanged (already complete: successful)\n"
     assert json.loads(as_json.stdout) == answer
+
+
+def retried_answer() -> dict[str, Any]:
+    """Return the API's answer to a retry of ``build`` that also reruns ``deploy``."""
+    build = {**canned.task("build", "waiting"), "attempt": 2}
+    deploy = {**canned.task("deploy", "waiting"), "attempt": 2, "position": 1}
+    return {"run": canned.run("running"), "attempts": [build, deploy]}
+
+
+def test_run_retry_sends_the_task_and_says_what_is_retried(api: FakeApi, invoke: Invoke) -> None:
+    api.on("POST", f"{RUNS}/1/retry", (202, retried_answer()))
+
+    done = invoke("run", "retry", "hello", "1", "--task", "build")
+
+    assert done.exit_code == 0, done.output
+    assert done.stdout == (
+        "run 'default/hello#1': retrying build (attempt 2), deploy (attempt 2)\n"
+    )
+    assert api.bodies("POST", f"{RUNS}/1/retry") == [{"task": "build"}]
+
+
+def test_run_retry_in_another_namespace_with_the_short_option(api: FakeApi, invoke: Invoke) -> None:
+    path = "/namespaces/team/pipelines/hello/runs/1/retry"
+    answer = retried_answer()
+    answer["attempts"] = answer["attempts"][:1]
+    api.on("POST", path, (202, answer))
+
+    done = invoke("run", "retry", "hello", "1", "-t", "build", "-n", "team")
+
+    assert done.exit_code == 0, done.output
+    assert done.stdout.endswith(": retrying build (attempt 2)\n")
+    assert api.bodies("POST", path) == [{"task": "build"}]
+
+
+def test_run_retry_json_prints_the_answer(api: FakeApi, invoke: Invoke) -> None:
+    api.on("POST", f"{RUNS}/1/retry", (202, retried_answer()))
+
+    done = invoke("run", "retry", "hello", "1", "--task", "build", "-o", "json")
+
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout) == retried_answer()
+
+
+def test_run_retry_without_a_task_is_a_usage_error(api: FakeApi, invoke: Invoke) -> None:
+    done = invoke("run", "retry", "hello", "1")
+
+    assert done.exit_code == 2
+    assert "--task" in done.stderr
+    assert api.requests == []
+
+
+def test_run_retry_shows_an_api_error_without_a_traceback(api: FakeApi, invoke: Invoke) -> None:
+    detail = (
+        "task 'build' of run 'default/hello#1': is successful; only a task that ended failed, "
+        "lost or cancelled can be retried"
+    )
+    hint = "wait for the task to end, or pick a task that failed"
+    api.on(
+        "POST",
+        f"{RUNS}/1/retry",
+        (409, canned.problem(409, "failed_precondition", detail, field="task", hint=hint)),
+    )
+
+    done = invoke("run", "retry", "hello", "1", "--task", "build")
+
+    assert done.exit_code == 1
+    assert done.stderr == f"error: {detail}\nhint: {hint}\n"
+    assert done.stdout == ""
+    assert "Traceback" not in done.output
+
+
+def test_run_retry_of_a_missing_run_is_shown_and_exits_non_zero(
+    api: FakeApi, invoke: Invoke
+) -> None:
+    detail = "run 'default/hello#9': not found"
+    api.on("POST", f"{RUNS}/9/retry", (404, canned.problem(404, "not_found", detail, field="run")))
+
+    done = invoke("run", "retry", "hello", "9", "--task", "build", "-o", "json")
+
+    assert done.exit_code == 1
+    assert done.stderr == f"error: {detail}\n"
+    assert "Traceback" not in done.output
+
+
+@pytest.mark.parametrize(("status", "code"), [("successful", 0), ("failed", 1)])
+def test_run_retry_follow_watches_the_run_to_its_new_end(
+    api: FakeApi, invoke: Invoke, sleeps: list[float], status: str, code: int
+) -> None:
+    api.on("POST", f"{RUNS}/1/retry", (202, retried_answer()))
+    api.on(
+        "GET",
+        f"{RUNS}/1",
+        (200, canned.run("running")),
+        (200, canned.run("complete", status, ended=ENDED)),
+    )
+    build = {**canned.task("build", "complete", status, exit_code=code), "attempt": 2}
+    api.on("GET", f"{RUNS}/1/tasks", (200, canned.page(build)))
+
+    done = invoke("run", "retry", "hello", "1", "--task", "build", "--follow")
+
+    assert done.exit_code == code, done.output
+    lines = done.stdout.splitlines()
+    assert lines[0] == "run 'default/hello#1': retrying build (attempt 2), deploy (attempt 2)"
+    assert lines[-1] == f"run 'default/hello#1': {status} in 3.2s"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import types
 from collections.abc import Callable
@@ -241,3 +242,145 @@ def test_digest_changes_when_the_content_changes(
     changed = json.loads(json.dumps(HELLO))
     change(changed)
     assert digest(changed) != digest(HELLO)
+
+
+# Retries
+
+
+def retried(**policy: Any) -> pipelines.Retries | None:
+    """Return the retry policy parsed from a one-task pipeline whose task has ``policy``."""
+    return pipelines.parse(config(task(retries=policy))).tasks[0].retries
+
+
+def test_a_task_has_no_retries_unless_given() -> None:
+    assert pipelines.parse(config()).tasks[0].retries is None
+
+
+def test_retries_parse_with_durations_as_strings() -> None:
+    policy = retried(attempts=3, backoff="10s", factor=3, max_backoff="1m30s", on_exit_codes=[75])
+    assert policy == pipelines.Retries(
+        attempts=3, backoff=10.0, factor=3.0, max_backoff=90.0, on_exit_codes=[75]
+    )
+
+
+def test_retries_need_only_attempts_and_default_the_rest() -> None:
+    policy = retried(attempts=2)
+    assert policy is not None
+    assert (policy.backoff, policy.factor, policy.max_backoff, policy.on_exit_codes) == (
+        0.0,
+        2.0,
+        300.0,
+        [],
+    )
+
+
+@pytest.mark.parametrize("attempts", [1, 100])
+def test_retries_accept_attempts_from_one_to_a_hundred(attempts: int) -> None:
+    policy = retried(attempts=attempts)
+    assert policy is not None and policy.attempts == attempts
+
+
+@pytest.mark.parametrize(
+    ("attempts", "reason"), [(0, "greater than or equal to 1"), (101, "less than or equal to 100")]
+)
+def test_retries_refuse_attempts_out_of_range_naming_the_field(attempts: int, reason: str) -> None:
+    error = invalid(config(task(), task(id="b", retries={"attempts": attempts})))
+    assert error.field == "tasks[1].retries.attempts"
+    assert error.message.startswith("pipeline: field 'tasks[1].retries.attempts' ")
+    assert reason in error.message
+
+
+def test_retries_without_attempts_are_refused() -> None:
+    error = invalid(config(task(retries={"backoff": "1s"})))
+    assert error.message == "pipeline: field 'tasks[0].retries.attempts' is required"
+
+
+def test_retries_refuse_an_unknown_key_naming_it() -> None:
+    error = invalid(config(task(retries={"attempts": 2, "delay": "1s"})))
+    assert error.field == "tasks[0].retries.delay"
+    assert error.message == "pipeline: field 'tasks[0].retries.delay' is not a known field"
+
+
+@pytest.mark.parametrize(
+    ("policy", "field"),
+    [
+        ({"attempts": 2, "backoff": "soon"}, "backoff"),
+        ({"attempts": 2, "max_backoff": "-1s"}, "max_backoff"),
+        ({"attempts": 2, "factor": 0.5}, "factor"),
+        ({"attempts": 2, "factor": 11}, "factor"),
+        ({"attempts": 2, "on_exit_codes": 75}, "on_exit_codes"),
+        ({"attempts": 2, "on_exit_codes": ["x"]}, "on_exit_codes[0]"),
+        ("three", "retries"),
+    ],
+)
+def test_retries_refuse_bad_values_naming_the_field(policy: object, field: str) -> None:
+    error = invalid(config(task(retries=policy)))
+    expected = "tasks[0].retries" if field == "retries" else f"tasks[0].retries.{field}"
+    assert error.field == expected
+
+
+@pytest.mark.parametrize("written", [0, "0s"])
+def test_retries_accept_the_default_backoff_spelled_out(written: object) -> None:
+    assert retried(attempts=2, backoff=written) == retried(attempts=2)
+
+
+@pytest.mark.parametrize(
+    ("policy", "delays"),
+    [
+        ({"backoff": 10, "factor": 2, "max_backoff": 300}, [10, 20, 40, 80, 160, 300, 300]),
+        ({"backoff": 10, "factor": 3, "max_backoff": 100}, [10, 30, 90, 100, 100, 100, 100]),
+        ({"backoff": 5, "factor": 1, "max_backoff": 300}, [5, 5, 5, 5, 5, 5, 5]),
+        ({"backoff": 600, "factor": 2, "max_backoff": 300}, [300] * 7),
+        ({}, [0] * 7),
+    ],
+)
+def test_delay_grows_by_the_factor_and_stops_at_max_backoff(
+    policy: dict[str, float], delays: list[float]
+) -> None:
+    retries = pipelines.Retries(attempts=8, **policy)
+    assert [retries.delay(attempt) for attempt in range(1, 8)] == delays
+
+
+def test_delay_stays_capped_for_the_last_of_a_hundred_attempts() -> None:
+    retries = pipelines.Retries(attempts=100, backoff=3600, factor=10, max_backoff=600)
+    assert retries.delay(99) == 600.0
+
+
+def test_canonical_json_of_retries_keeps_only_what_differs_from_the_defaults() -> None:
+    spelled = config(
+        task(retries={"attempts": 3, "factor": 2, "max_backoff": "5m", "on_exit_codes": []})
+    )
+    text = pipelines.canonical_json(pipelines.parse(spelled))
+    assert text == (
+        '{"id":"p","tasks":[{"id":"a","image":"busybox:stable","retries":{"attempts":3}}]}'
+    )
+    assert digest(spelled) == digest(config(task(retries={"attempts": 3})))
+
+
+def test_digest_of_a_task_without_retries_is_what_it_was_before_retries_existed() -> None:
+    # Versions registered before retries existed keep their digest: the field is left out.
+    before = b'{"id":"p","tasks":[{"id":"a","image":"busybox:stable"}]}'
+    assert digest(config()) == "sha256:" + hashlib.sha256(before).hexdigest()
+    assert digest(config(task(retries=None))) == digest(config())
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        {"attempts": 2},
+        {"attempts": 3, "backoff": "2s"},
+        {"attempts": 3, "factor": 3},
+        {"attempts": 3, "max_backoff": "1m"},
+        {"attempts": 3, "on_exit_codes": [75]},
+    ],
+)
+def test_digest_changes_when_retries_are_added_or_changed(policy: dict[str, Any]) -> None:
+    assert digest(config(task(retries=policy))) != digest(config(task(retries={"attempts": 3})))
+    assert digest(config(task(retries=policy))) != digest(config())
+
+
+def test_retries_round_trip_through_canonical_json() -> None:
+    first = pipelines.parse(
+        config(task(retries={"attempts": 4, "backoff": "1m", "on_exit_codes": [1, 75]}))
+    )
+    assert pipelines.parse(json.loads(pipelines.canonical_json(first))) == first

@@ -1,4 +1,4 @@
-"""The task execution state machine, table by table: every allowed and every forbidden move."""
+"""Task executions: the state machine, table by table, and the attempts of a task."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from hostler.core import errors, machine, tasks
+from hostler.core import errors, machine, reasons, tasks
 
 S, St, E = tasks.State, tasks.Status, tasks.Event
 
@@ -112,3 +112,79 @@ def test_execution_names_itself_for_people_and_for_the_log_store() -> None:
     assert execution.log_key == "default/build/42/test/2"
     moved = execution.evolve(state=S.QUEUED)
     assert (moved.state, execution.state) == (S.QUEUED, S.WAITING)
+
+
+T0 = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+T1 = T0 + datetime.timedelta(minutes=1)
+
+
+def attempt(task: str = "test", number: int = 1, **changes: object) -> tasks.Execution:
+    """Return attempt ``number`` of ``task`` of run default/build#42, waiting, with ``changes``."""
+    execution = tasks.Execution(
+        namespace="default",
+        pipeline="build",
+        run=42,
+        task=task,
+        attempt=number,
+        state=S.WAITING,
+        status=St.UNKNOWN,
+        reason=None,
+        created=T0,
+        position=3,
+    )
+    return execution.evolve(**changes)
+
+
+def test_next_attempt_is_a_fresh_waiting_execution_of_the_same_task_in_the_same_place() -> None:
+    failed = attempt(
+        number=2,
+        state=S.COMPLETE,
+        status=St.FAILED,
+        reason=reasons.Reason(reasons.Kind.EXIT_CODE, "exited with code 1"),
+        queued=T0,
+        started=T0,
+        ended=T0,
+        exit_code=1,
+        container="c0ffee",
+        image_digest="sha256:ab",
+        lease_owner="server-1",
+        lease_expires=T1,
+        revision=7,
+    )
+    why = reasons.Reason(reasons.Kind.RETRY_BACKOFF, "attempt 3 of 3 starts 2s after attempt 2")
+
+    following = failed.next_attempt(T1, why)
+
+    assert following == tasks.Execution(
+        namespace="default",
+        pipeline="build",
+        run=42,
+        task="test",
+        attempt=3,
+        state=S.WAITING,
+        status=St.UNKNOWN,
+        reason=why,
+        created=T1,
+        position=3,
+    )
+    assert following.ref == failed.ref
+    assert following.log_key == "default/build/42/test/3"
+    assert failed.attempt == 2  # the earlier attempt is left as it was
+
+
+def test_next_attempt_without_a_reason_has_none() -> None:
+    assert attempt(state=S.COMPLETE, status=St.LOST).next_attempt(T1).reason is None
+
+
+def test_latest_attempts_keeps_the_highest_attempt_of_each_task_whatever_the_order() -> None:
+    build_1, build_2, build_3 = (attempt("build", n) for n in (1, 2, 3))
+    test_1 = attempt("test", 1)
+    deploy_1, deploy_2 = attempt("deploy", 1), attempt("deploy", 2)
+
+    for order in itertools.permutations([build_1, build_2, build_3, test_1, deploy_1, deploy_2]):
+        latest = tasks.latest_attempts(order)
+        assert latest == {"build": build_3, "test": test_1, "deploy": deploy_2}
+
+
+def test_latest_attempts_of_nothing_is_empty() -> None:
+    assert tasks.latest_attempts(iter([])) == {}

@@ -11,6 +11,7 @@ BUILTINS = {
     "HOSTLER_PIPELINE": "build",
     "HOSTLER_RUN": "42",
     "HOSTLER_TASK": "test",
+    "HOSTLER_ATTEMPT": "1",
 }
 
 
@@ -27,6 +28,10 @@ def resolve(task_env: Mapping[str, str], run_variables: Mapping[str, str]) -> di
 
 def test_builtins_name_the_namespace_pipeline_run_and_task() -> None:
     assert variables.builtins("default", "build", 42, "test") == BUILTINS
+
+
+def test_builtins_give_the_attempt_number() -> None:
+    assert variables.builtins("default", "build", 42, "test", 3)["HOSTLER_ATTEMPT"] == "3"
 
 
 def test_builtins_are_present_when_nothing_else_is_given() -> None:

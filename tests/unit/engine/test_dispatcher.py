@@ -453,13 +453,16 @@ def test_variables_reach_the_container_built_ins_then_task_env_then_run_variable
         "HOSTLER_PIPELINE": "vars",
         "HOSTLER_RUN": "from-run",
         "HOSTLER_TASK": "from-task",
+        "HOSTLER_ATTEMPT": "1",
         "LEVEL": "task",
         "MODE": "run",
     }
     assert (spec.image, spec.command) == ("busybox", ("sh", "-c", "env"))
 
 
-def test_container_labels_carry_namespace_pipeline_run_task_and_attempt(make: Make) -> None:
+def test_container_labels_carry_installation_namespace_pipeline_run_task_and_attempt(
+    make: Make,
+) -> None:
     h = make()
     pipeline = h.deploy({"id": "labelled", "tasks": [task("only")]})
     h.wait(h.start(pipeline))
@@ -467,6 +470,7 @@ def test_container_labels_carry_namespace_pipeline_run_task_and_attempt(make: Ma
 
     assert [dict(spec.labels) for spec in h.fake.created] == [
         {
+            P + "installation": "hostler",
             P + "namespace": "default",
             P + "pipeline": "labelled",
             P + "run": str(run_id),

@@ -207,6 +207,25 @@ def test_a_half_written_last_line_is_not_read(file_store: files.Store) -> None:
     assert file_store.read(KEY) == ports.LogChunk([line(0)], 1, False)
 
 
+@pytest.mark.parametrize("torn", [b'{"t": "2025-03-01T12:00:01+00:00", "s": "std', b"x" * 200_000])
+def test_a_line_torn_by_a_crash_is_dropped_before_the_next_append(
+    file_store: files.Store, torn: bytes
+) -> None:
+    file_store.append(KEY, [line(0)])
+    with file_store.path(KEY).open("ab") as file:
+        file.write(torn)
+    file_store.append(KEY, [line(1)])
+    file_store.end(KEY)
+    assert file_store.read(KEY) == ports.LogChunk([line(0), line(1)], 2, True)
+
+
+def test_a_log_holding_only_a_torn_line_starts_over(file_store: files.Store) -> None:
+    file_store.path(KEY).parent.mkdir(parents=True)
+    file_store.path(KEY).write_bytes(b'{"t": "2025')
+    file_store.end(KEY)
+    assert file_store.read(KEY) == ports.LogChunk([], 0, True)
+
+
 def test_threads_appending_to_many_keys_lose_nothing(store: ports.LogStore) -> None:
     keys = [f"default/hello/1/task-{n}/1" for n in range(8)]
 

@@ -48,6 +48,19 @@ def test_migrations_create_the_state_indexes(engine: sa.Engine) -> None:
     assert [i["column_names"] for i in inspector.get_indexes("task_executions")] == [["state"]]
 
 
+def test_migrations_create_the_event_filter_indexes(engine: sa.Engine) -> None:
+    found = sorted(i["column_names"] for i in sa.inspect(engine).get_indexes("events"))
+    assert found == [["kind"], ["namespace", "pipeline", "run"], ["time"]]
+
+
+def test_event_ids_are_autoincrement_so_sqlite_never_reuses_them(engine: sa.Engine) -> None:
+    with engine.connect() as connection:
+        sql = connection.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'events'"
+        ).scalar_one()
+    assert "PRIMARY KEY AUTOINCREMENT" in sql
+
+
 def test_migrating_twice_is_harmless(url: str, engine: sa.Engine) -> None:
     database.migrate(url)
     with engine.connect() as connection:
@@ -55,6 +68,6 @@ def test_migrating_twice_is_harmless(url: str, engine: sa.Engine) -> None:
         defaults = connection.execute(
             sa.select(tables.namespaces.c.name, tables.namespaces.c.description)
         ).all()
-    assert [tuple(row) for row in head] == [("0001",)]
+    assert [tuple(row) for row in head] == [("0003",)]
     assert [tuple(row) for row in defaults] == [("default", "The default namespace")]
     assert differences(engine, tables.metadata) == []

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from hostler.core import errors, ports, reasons, runs
+from hostler.core import errors, events, ports, reasons, runs
 from hostler.storage import database
 from hostler.storage import store as sql_store
 
@@ -78,7 +78,8 @@ def race_in_process(
 
 
 def check(store: ports.Store, run_ids: list[int], results: list[Result]) -> None:
-    """Assert one winner and one Conflict per run, and that the stored run is the winner's."""
+    """Assert one winner and one Conflict per run, that the stored run is the winner's, and that
+    exactly one event recorded the winner's change."""
     assert not [r for r in results if r[2].startswith("error")], results
     assert len(results) == 2 * len(run_ids)
     winners: dict[int, runs.Event] = {}
@@ -98,6 +99,13 @@ def check(store: ports.Store, run_ids: list[int], results: list[Result]) -> None
             revision=1,
         )
         assert stored == outcome(before, event).evolve(revision=2)
+    completed = store.list_events(events.Filter(kinds=("run.*",), pipeline="hello"), None, -1)
+    changes = [e for e in completed if e.kind != events.RUN_CREATED]
+    assert sorted(e.run for e in changes if e.run is not None) == run_ids
+    assert {e.run: e.data["status"] for e in changes} == {
+        run_id: runs.MACHINE.apply(runs.State.RUNNING, event)[1].value
+        for run_id, event in winners.items()
+    }
 
 
 def start_runs(make_run: MakeRun, count: int) -> list[int]:

@@ -24,6 +24,12 @@ def test_store_implements_the_port(store: ports.Store) -> None:
     assert port is store
 
 
+def test_the_installation_has_a_name_fixed_for_the_life_of_the_store(store: ports.Store) -> None:
+    name = store.installation()
+    assert len(name) == 12
+    assert store.installation() == name
+
+
 # namespaces -------------------------------------------------------------------------------
 
 
@@ -372,6 +378,137 @@ def test_update_execution_is_compare_and_set(store: ports.Store, make_run: MakeR
     )
     with pytest.raises(errors.NotFound, match=r"attempt 4\): not found$"):
         store.update_execution(fetch.evolve(attempt=4), 1)
+
+
+def test_renew_leases_extends_only_the_owners_held_leases(
+    store: ports.Store, make_run: MakeRun
+) -> None:
+    _, execs = make_run()
+    fetch, build = execs[0], execs[1]
+    held = store.update_execution(
+        fetch.evolve(state=tasks.State.RUNNING, lease_owner="server-1", lease_expires=NOW),
+        fetch.revision,
+    )
+    queued = store.update_execution(
+        build.evolve(state=tasks.State.QUEUED, lease_owner="server-1", lease_expires=NOW),
+        build.revision,
+    )
+
+    assert store.renew_leases("server-1", LATER) == 1
+    assert store.renew_leases("server-2", LATER) == 0
+
+    renewed = store.get_execution("default", "hello", 1, "fetch")
+    assert renewed == held.evolve(lease_expires=LATER)  # the revision did not move
+    assert store.get_execution("default", "hello", 1, "build") == queued
+
+
+# attempts ---------------------------------------------------------------------------------
+
+
+def failed_run(store: ports.Store, make_run: MakeRun) -> tuple[runs.Run, list[tasks.Execution]]:
+    """Store run 1 complete and failed: ``fetch`` failed, ``build`` skipped because of it."""
+    run, (fetch, build) = make_run(state=runs.State.RUNNING)
+    fetch = store.update_execution(
+        fetch.evolve(state=tasks.State.COMPLETE, status=tasks.Status.FAILED, exit_code=1),
+        fetch.revision,
+    )
+    build = store.update_execution(
+        build.evolve(state=tasks.State.COMPLETE, status=tasks.Status.SKIPPED), build.revision
+    )
+    run = store.update_run(
+        run.evolve(state=runs.State.COMPLETE, status=runs.Status.FAILED, ended=NOW), run.revision
+    )
+    return run, [fetch, build]
+
+
+def reopened(run: runs.Run) -> runs.Run:
+    return run.evolve(state=runs.State.RUNNING, status=runs.Status.UNKNOWN, ended=None)
+
+
+def test_add_attempts_writes_the_run_and_adds_the_attempts_together(
+    store: ports.Store, make_run: MakeRun
+) -> None:
+    run, (fetch, build) = failed_run(store, make_run)
+    retries = [fetch.next_attempt(LATER), build.next_attempt(LATER)]
+
+    stored, added = store.add_attempts(reopened(run), run.revision, retries)
+
+    assert stored == reopened(run).evolve(revision=run.revision + 1)
+    assert store.get_run("default", "hello", 1) == stored
+    assert added == [r.evolve(run=1, revision=1) for r in retries]
+    assert [(e.task, e.attempt, e.state, e.position) for e in added] == [
+        ("fetch", 2, tasks.State.WAITING, 0),
+        ("build", 2, tasks.State.WAITING, 1),
+    ]
+    assert store.list_executions("default", "hello", 1) == [fetch, added[0], build, added[1]]
+    assert store.get_execution("default", "hello", 1, "build") == added[1]
+    assert store.get_execution("default", "hello", 1, "build", 1) == build
+
+
+def test_add_attempts_to_a_running_run_keeps_its_state(
+    store: ports.Store, make_run: MakeRun
+) -> None:
+    run, (fetch, _) = make_run(state=runs.State.RUNNING)
+    fetch = store.update_execution(
+        fetch.evolve(state=tasks.State.COMPLETE, status=tasks.Status.FAILED), fetch.revision
+    )
+    why = reasons.Reason(reasons.Kind.RETRY_BACKOFF, "attempt 2 of 3 starts 1s after attempt 1")
+
+    stored, [added] = store.add_attempts(run, run.revision, [fetch.next_attempt(LATER, why)])
+
+    assert (stored.state, stored.revision) == (runs.State.RUNNING, run.revision + 1)
+    assert (added.attempt, added.reason, added.created) == (2, why, LATER)
+    assert store.list_active_executions(10)[-1] == added
+
+
+def test_add_attempts_with_a_stale_revision_is_a_conflict_and_writes_nothing(
+    store: ports.Store, make_run: MakeRun
+) -> None:
+    run, (fetch, _) = failed_run(store, make_run)
+    before = store.list_executions("default", "hello", 1)
+
+    with pytest.raises(errors.Conflict) as caught:
+        store.add_attempts(reopened(run), run.revision - 1, [fetch.next_attempt(LATER)])
+
+    assert caught.value.message == (
+        f"run 'default/hello#1': changed by someone else "
+        f"(revision {run.revision}, expected {run.revision - 1})"
+    )
+    assert store.get_run("default", "hello", 1) == run
+    assert store.list_executions("default", "hello", 1) == before
+
+
+def test_add_attempts_refuses_an_attempt_that_exists_and_writes_nothing(
+    store: ports.Store, make_run: MakeRun
+) -> None:
+    run, (fetch, build) = failed_run(store, make_run)
+    store.add_attempts(run, run.revision, [fetch.next_attempt(LATER)])
+    run = store.get_run("default", "hello", 1)
+    before = store.list_executions("default", "hello", 1)
+
+    with pytest.raises(errors.AlreadyExists) as caught:
+        store.add_attempts(
+            reopened(run), run.revision, [build.next_attempt(LATER), fetch.next_attempt(LATER)]
+        )
+
+    assert caught.value.message == "task 'default/hello#1/fetch' (attempt 2): already exists"
+    assert caught.value.field == "attempt"
+    assert store.get_run("default", "hello", 1) == run
+    assert store.list_executions("default", "hello", 1) == before
+
+
+def test_add_attempts_refuses_the_same_attempt_twice(store: ports.Store, make_run: MakeRun) -> None:
+    run, (fetch, _) = failed_run(store, make_run)
+    with pytest.raises(errors.InvalidArgument, match="given twice"):
+        store.add_attempts(run, run.revision, [fetch.next_attempt(LATER)] * 2)
+    assert store.get_run("default", "hello", 1) == run
+
+
+def test_add_attempts_to_a_missing_run_is_not_found(store: ports.Store, make_run: MakeRun) -> None:
+    run, (fetch, _) = failed_run(store, make_run)
+    with pytest.raises(errors.NotFound, match=r"^run 'default/hello#5': not found"):
+        store.add_attempts(run.evolve(id=5), 1, [fetch.next_attempt(LATER).evolve(run=5)])
+    assert len(store.list_executions("default", "hello", 1)) == 2
 
 
 # the database itself ----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Routes for runs: start one, list, get, cancel."""
+"""Routes for runs: start one, list, get, cancel, retry a task."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from hostler.services import runs
 router = fastapi.APIRouter(tags=["runs"])
 
 _BODY = limits.JSONBody(schemas.RunRequest)
+_RETRY_BODY = limits.JSONBody(schemas.RetryRequest)
 
 _PREFIX = "/namespaces/{namespace}/pipelines/{pipeline}/runs"
 
@@ -84,4 +85,26 @@ def cancel_run(
     return schemas.CancelResult(
         run=schemas.Run.from_entity(done.run),
         result="cancelling" if done.changed else "unchanged",
+    )
+
+
+@router.post(
+    _PREFIX + "/{run}/retry",
+    status_code=202,
+    responses=errors.responses(404, 409, 413),
+    response_description="The new attempts were added; the engine runs them.",
+    openapi_extra=_RETRY_BODY.openapi,
+)
+def retry_run(
+    ctx: deps.ContextDep,
+    namespace: deps.Namespace,
+    pipeline: deps.Pipeline,
+    run: deps.Run,
+    body: Annotated[schemas.RetryRequest, fastapi.Depends(_RETRY_BODY)],
+) -> schemas.RetryResult:
+    """Run a failed task again, then the tasks skipped because of it (409 if it did not fail)."""
+    done = runs.retry(ctx, namespace, pipeline, run, body.task)
+    return schemas.RetryResult(
+        run=schemas.Run.from_entity(done.run),
+        attempts=[schemas.TaskExecution.from_entity(e) for e in done.attempts],
     )
