@@ -123,7 +123,9 @@ def build(settings: config.Settings) -> Server:
         clock=context.utcnow,
     )
     ctx = context.Context(store=store, logs=logs, wake=engine.wake)
-    housekeeper = housekeeping.Housekeeper(ctx, retention=settings.events.retention)
+    housekeeper = housekeeping.Housekeeper(
+        ctx, retention=settings.events.retention, keep_runs=settings.logs.keep_runs
+    )
     log.debug("identity", extra={"installation": me.installation, "instance": me.instance})
 
     @contextlib.asynccontextmanager

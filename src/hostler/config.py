@@ -129,6 +129,17 @@ class Events(_Section):
     )
 
 
+class Logs(_Section):
+    """Task logs, as the engine stores them."""
+
+    keep_runs: int = pydantic.Field(
+        0,
+        ge=0,
+        description="Keep the task logs of this many newest runs of each pipeline and delete "
+        "older runs' logs (the runs themselves stay); 0 keeps every log.",
+    )
+
+
 class Settings(_Section):
     """Every setting of a Hostler server."""
 
@@ -142,6 +153,7 @@ class Settings(_Section):
     engine: Engine = Engine()
     logging: Logging = Logging()
     events: Events = Events()
+    logs: Logs = Logs()
 
     @property
     def database_url(self) -> str:

@@ -172,6 +172,9 @@ class Run(_Out):
     started: Timestamp | None
     ended: Timestamp | None
     cancel_requested: bool
+    logs_deleted: Timestamp | None = pydantic.Field(
+        description="When the run's task logs were deleted (retention or on request); null: kept."
+    )
 
     @classmethod
     def from_entity(cls, entity: runs.Run) -> Run:
@@ -190,6 +193,7 @@ class Run(_Out):
             started=entity.started,
             ended=entity.ended,
             cancel_requested=entity.cancel_requested,
+            logs_deleted=entity.logs_deleted,
         )
 
 
@@ -378,6 +382,13 @@ class RetryResult(_Out):
 
     run: Run
     attempts: list[TaskExecution]
+
+
+class LogsDeletedResult(_Out):
+    """The run after a request to delete its logs, and whether the request changed anything."""
+
+    run: Run
+    result: Literal["deleted", "unchanged"]
 
 
 class CancelResult(_Out):

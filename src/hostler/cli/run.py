@@ -1,7 +1,9 @@
-"""``hostler run``: start runs (and follow them), list them, show one, cancel one, retry a task."""
+"""``hostler run``: start runs (and follow them), list them, show one, cancel one, retry a task,
+delete a run's logs."""
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -28,6 +30,7 @@ RUN_FIELDS = [
     "started",
     "ended",
     "cancel_requested",
+    "logs_deleted",
 ]
 
 
@@ -44,6 +47,7 @@ def _run_fields(run: dict[str, Any]) -> RenderableType:
         "created": output.when(run.get("created")),
         "started": output.when(run.get("started")),
         "ended": output.when(run.get("ended")),
+        "logs_deleted": output.when(run.get("logs_deleted")),
     }
     return output.fields(shown, RUN_FIELDS)
 
@@ -248,6 +252,39 @@ def retry(
             follow.follow(
                 api, answer["run"], fmt=fmt, interval=settings.poll_interval, sleep=settings.sleep
             )
+
+
+@app.command("delete-logs")
+@common.handles_errors
+def delete_logs(
+    ctx: typer.Context,
+    pipeline: PipelineId,
+    run: RunId,
+    namespace: common.Namespace = "default",
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Delete without asking for confirmation.")
+    ] = False,
+    fmt: output.OutputFormat = output.Format.TABLE,
+) -> None:
+    """Delete the task logs of a complete run; the run, its tasks and their outcomes stay."""
+    name = f"run '{namespace}/{pipeline}#{run}'"
+    if not yes:
+        if not sys.stdin.isatty():
+            raise common.Failure(
+                f"{name}: not deleting its logs without confirmation",
+                hint="add --yes to delete them without asking",
+            )
+        if not typer.confirm(f"Delete the task logs of {name}?", default=False):
+            output.say("Nothing deleted.")
+            return
+    with common.client(ctx) as api:
+        answer = api.delete_run_logs(namespace, pipeline, run)
+    if fmt is not output.Format.TABLE:
+        output.data(answer, fmt)
+    elif answer.get("result") == "deleted":
+        output.say(f"{follow.run_name(answer['run'])}: task logs deleted")
+    else:
+        output.say(f"{follow.run_name(answer['run'])}: unchanged (its logs were deleted already)")
 
 
 def _cancel_result(answer: dict[str, Any]) -> str:

@@ -78,6 +78,8 @@ class Run:
     started: datetime.datetime | None = None
     ended: datetime.datetime | None = None
     cancel_requested: bool = False
+    logs_deleted: datetime.datetime | None = None
+    """When the task logs of the run were deleted (retention or on request); None: kept."""
     revision: int = 1
 
     @property

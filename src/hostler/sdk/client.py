@@ -299,6 +299,14 @@ class Client:
         result: Json = self._request("POST", path)
         return result
 
+    def delete_run_logs(self, namespace: str, pipeline: str, run: int) -> Json:
+        """Delete the task logs of complete run ``run``; return ``{"run": ..., "result": ...}``.
+
+        ``result`` is ``deleted``, or ``unchanged`` when they were deleted already.
+        """
+        result: Json = self._request("DELETE", f"{self._run(namespace, pipeline, run)}/logs")
+        return result
+
     def retry_run(self, namespace: str, pipeline: str, run: int, task: str) -> Json:
         """Run ``task`` of run ``run`` again, then the tasks skipped because of it.
 

@@ -1,23 +1,30 @@
 """Housekeeping: the periodic work that keeps the stored state within its limits.
 
-Today that is the event log's retention: events older than ``events.retention`` are deleted.
-``Housekeeper`` does it in a daemon thread, once at start and then every ``interval`` seconds; a
-failed round is logged and tried again at the next one.
+Events older than ``events.retention`` are deleted, and so are the task logs of runs older than
+the newest ``logs.keep_runs`` of each pipeline. ``Housekeeper`` does it in a daemon thread, once at
+start and then every ``interval`` seconds; a failed round is logged and tried again at the next
+one.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 import threading
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
-from hostler.core import errors
+from hostler.core import errors, runs
+from hostler.services import runs as run_service
 from hostler.services.context import Context
 
 _log = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 300.0
 """Seconds between two rounds of housekeeping."""
+_PAGE = 500
+T = TypeVar("T")
 
 
 def prune_events(ctx: Context, retention: float | None) -> int:
@@ -27,14 +34,51 @@ def prune_events(ctx: Context, retention: float | None) -> int:
     return ctx.store.delete_events(ctx.clock() - datetime.timedelta(seconds=retention))
 
 
+def prune_logs(ctx: Context, keep_runs: int) -> int:
+    """Delete the logs of complete runs beyond the newest ``keep_runs`` of each pipeline (0: keep
+    all); return how many runs lost their logs."""
+    if keep_runs <= 0:
+        return 0
+    pruned = 0
+    for namespace in _all(ctx.store.list_namespaces, lambda x: x.name):
+        ns = namespace.name
+        for pipeline in _all(functools.partial(ctx.store.list_pipelines, ns), lambda p: p.id):
+            newest_first = _all(
+                functools.partial(ctx.store.list_runs, ns, pipeline.id), lambda r: r.id
+            )
+            for index, run in enumerate(newest_first):
+                done = run.state is runs.State.COMPLETE and run.logs_deleted is None
+                if index >= keep_runs and done:
+                    run_service.delete_logs(ctx, ns, pipeline.id, run.id)
+                    pruned += 1
+    return pruned
+
+
+def _all(page: Callable[[Any, int], list[T]], key: Callable[[T], Any]) -> Iterator[T]:
+    """Yield every item of a store listing, page after page."""
+    after = None
+    while True:
+        items = page(after, _PAGE)
+        yield from items
+        if len(items) < _PAGE:
+            return
+        after = key(items[-1])
+
+
 class Housekeeper:
     """Runs housekeeping in a daemon thread between ``start`` and ``stop``."""
 
     def __init__(
-        self, ctx: Context, *, retention: float | None, interval: float = INTERVAL_SECONDS
+        self,
+        ctx: Context,
+        *,
+        retention: float | None,
+        keep_runs: int = 0,
+        interval: float = INTERVAL_SECONDS,
     ) -> None:
         self._ctx = ctx
         self._retention = retention
+        self._keep_runs = keep_runs
         self._interval = interval
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -58,9 +102,16 @@ class Housekeeper:
             pruned = prune_events(self._ctx, self._retention)
         except errors.HostlerError as exc:
             _log.warning("event pruning failed", extra={"error": exc.message})
-            return
-        if pruned:
-            _log.info("old events deleted", extra={"count": pruned})
+        else:
+            if pruned:
+                _log.info("old events deleted", extra={"count": pruned})
+        try:
+            pruned = prune_logs(self._ctx, self._keep_runs)
+        except errors.HostlerError as exc:
+            _log.warning("log pruning failed", extra={"error": exc.message})
+        else:
+            if pruned:
+                _log.info("task logs of old runs deleted", extra={"runs": pruned})
 
     def _loop(self) -> None:
         while not self._stopping.is_set():

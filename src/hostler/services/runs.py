@@ -1,4 +1,5 @@
-"""Use cases for runs: start one from the live version, list, get, cancel, retry a task."""
+"""Use cases for runs: start one from the live version, list, get, cancel, retry a task, delete
+its logs."""
 
 from __future__ import annotations
 
@@ -223,3 +224,44 @@ def _progress(execution: tasks.Execution) -> str:
     if execution.state is tasks.State.COMPLETE:
         return execution.status.value
     return execution.state.value
+
+
+@dataclasses.dataclass(frozen=True)
+class LogsDeleted:
+    """The run after a request to delete its logs, and whether the request changed anything."""
+
+    run: runs.Run
+    changed: bool
+
+
+def delete_logs(ctx: Context, namespace: str, pipeline: str, run: int) -> LogsDeleted:
+    """Delete the logs of every task execution of a complete run; the run records when.
+
+    The run, its task executions, their statuses and exit codes stay. Deleting twice changes
+    nothing. The logs go first and the record second, so a failure in between leaves a run whose
+    deletion is simply done again.
+    """
+    current = ctx.store.get_run(namespace, pipeline, run)
+    if current.logs_deleted is not None:
+        return LogsDeleted(current, changed=False)
+    if current.state is not runs.State.COMPLETE:
+        raise errors.FailedPrecondition(
+            f"run '{current.ref}': is {current.state.value}; the logs of a run are deleted once "
+            "it is complete",
+            field="run",
+            hint="wait for the run to complete, or cancel it first",
+        )
+    for execution in ctx.store.list_executions(namespace, pipeline, run):
+        ctx.logs.delete(execution.log_key)
+    now = ctx.clock()
+    for _ in range(10):
+        try:
+            return LogsDeleted(
+                ctx.store.update_run(current.evolve(logs_deleted=now), current.revision), True
+            )
+        except errors.Conflict:
+            current = ctx.store.get_run(namespace, pipeline, run)
+    raise errors.Conflict(
+        f"run '{current.ref}': changing too fast to record its logs deleted",
+        hint="try again in a moment",
+    )

@@ -43,5 +43,14 @@ def read_log(
     try:
         return ctx.logs.read(execution.log_key, offset, limit)
     except errors.NotFound:
+        run = ctx.store.get_run(execution.namespace, execution.pipeline, execution.run)
+        if run.logs_deleted is not None:
+            raise errors.NotFound(
+                f"log of task '{execution.ref}': deleted with the logs of run '{run.ref}' "
+                f"on {run.logs_deleted.isoformat(timespec='seconds')}",
+                field="task",
+                hint="logs are kept for the newest runs of each pipeline (setting "
+                "logs.keep_runs); the task's status and exit code remain",
+            ) from None
         ended = execution.state is tasks.State.COMPLETE
         return ports.LogChunk(lines=[], next_offset=offset, ended=ended)

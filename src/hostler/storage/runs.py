@@ -26,6 +26,7 @@ _MUTABLE = (
     "started",
     "ended",
     "cancel_requested",
+    "logs_deleted",
 )
 # Built once: the engine reads and updates runs on its hot path.
 _UPDATE = tables.compare_and_set(_R, _KEY, _MUTABLE)
@@ -70,6 +71,7 @@ def to_run(row: sa.Row[Any]) -> runs.Run:
         started=row.started,
         ended=row.ended,
         cancel_requested=row.cancel_requested,
+        logs_deleted=row.logs_deleted,
         revision=row.revision,
     )
 
@@ -83,6 +85,7 @@ def _mutable(run: runs.Run) -> dict[str, Any]:
         "started": run.started,
         "ended": run.ended,
         "cancel_requested": run.cancel_requested,
+        "logs_deleted": run.logs_deleted,
     }
 
 

@@ -116,6 +116,7 @@ runs = sa.Table(
     sa.Column("started", UTCDateTime, nullable=True),
     sa.Column("ended", UTCDateTime, nullable=True),
     sa.Column("cancel_requested", sa.Boolean, nullable=False),
+    sa.Column("logs_deleted", UTCDateTime, nullable=True),
     _revision(),
     sa.ForeignKeyConstraint(
         ["namespace", "pipeline", "version"],

@@ -328,6 +328,7 @@ class MemoryStore:
             started=changed.started,
             ended=changed.ended,
             cancel_requested=changed.cancel_requested,
+            logs_deleted=changed.logs_deleted,
             revision=current.revision + 1,
         )
         self._runs[run.namespace, run.pipeline, run.id] = stored
@@ -543,7 +544,10 @@ def _maybe_utc(value: datetime.datetime | None) -> datetime.datetime | None:
 
 def _run_times(run: runs.Run) -> runs.Run:
     return run.evolve(
-        created=_utc(run.created), started=_maybe_utc(run.started), ended=_maybe_utc(run.ended)
+        created=_utc(run.created),
+        started=_maybe_utc(run.started),
+        ended=_maybe_utc(run.ended),
+        logs_deleted=_maybe_utc(run.logs_deleted),
     )
 
 

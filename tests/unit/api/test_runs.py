@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi import testclient
 
-from hostler.core import runs, tasks
+from hostler.core import ports, runs, tasks
 from hostler.services.context import Context
 
 from .conftest import ANY, API, PIPELINES, Wakes, assert_problem, pipeline
@@ -306,3 +306,39 @@ def test_retry_without_a_body_is_422(
     )
     assert_problem(response, 422, "invalid_argument", field=ANY)
     assert client.get(f"{RUNS}/1").json()["state"] == "complete"
+
+
+# delete logs --------------------------------------------------------------------------------
+
+
+def test_delete_logs_of_a_complete_run_answers_deleted_then_unchanged(
+    client: testclient.TestClient, run: dict[str, Any], ctx: Context
+) -> None:
+    failed_run(ctx)
+    fetch = ctx.store.get_execution("default", "hello", 1, "fetch")
+    ctx.logs.append(fetch.log_key, [ports.LogLine(fetch.created, "stdout", "fetched")])
+
+    first = client.delete(f"{RUNS}/1/logs")
+    again = client.delete(f"{RUNS}/1/logs")
+
+    assert first.status_code == 200, first.text
+    assert first.json()["result"] == "deleted"
+    assert first.json()["run"]["logs_deleted"] is not None
+    assert again.json() == {**first.json(), "result": "unchanged"}
+    gone = client.get(f"{RUNS}/1/tasks/fetch/logs")
+    assert_problem(gone, 404, "not_found", field="task")
+
+
+def test_delete_logs_of_a_run_not_complete_is_409(
+    client: testclient.TestClient, run: dict[str, Any]
+) -> None:
+    body = assert_problem(client.delete(f"{RUNS}/1/logs"), 409, "failed_precondition", field="run")
+    assert "once it is complete" in body["detail"]
+    assert client.get(f"{RUNS}/1").json()["logs_deleted"] is None
+
+
+def test_delete_logs_of_a_missing_run_names_it(
+    client: testclient.TestClient, run: dict[str, Any]
+) -> None:
+    body = assert_problem(client.delete(f"{RUNS}/9/logs"), 404, "not_found", field=ANY)
+    assert body["detail"].startswith("run 'default/hello#9'")

@@ -52,6 +52,7 @@ def run(
         "started": None if state == "pending" else "2024-05-01T12:00:00Z",
         "ended": ended,
         "cancel_requested": False,
+        "logs_deleted": None,
     }
 
 

@@ -1,4 +1,4 @@
-"""``hostler run``: start (and follow), list, get, cancel, retry."""
+"""``hostler run``: start (and follow), list, get, cancel, retry, delete-logs."""
 
 from __future__ import annotations
 
@@ -313,3 +313,65 @@ def test_run_retry_follow_watches_the_run_to_its_new_end(
     lines = done.stdout.splitlines()
     assert lines[0] == "run 'default/hello#1': retrying build (attempt 2), deploy (attempt 2)"
     assert lines[-1] == f"run 'default/hello#1': {status} in 3.2s"
+
+
+def logs_deleted_answer(result: str) -> dict[str, Any]:
+    """Return the API's answer to a request to delete the logs of run 1."""
+    run = {**canned.run("complete", "successful", ended=ENDED), "logs_deleted": ENDED}
+    return {"run": run, "result": result}
+
+
+def test_run_delete_logs_with_yes_deletes_and_says_so(api: FakeApi, invoke: Invoke) -> None:
+    api.on("DELETE", f"{RUNS}/1/logs", (200, logs_deleted_answer("deleted")))
+
+    done = invoke("run", "delete-logs", "hello", "1", "--yes")
+
+    assert done.exit_code == 0, done.output
+    assert done.stdout == "run 'default/hello#1': task logs deleted\n"
+    assert len(api.requests) == 1
+
+
+def test_run_delete_logs_again_says_unchanged_and_json_is_the_answer(
+    api: FakeApi, invoke: Invoke
+) -> None:
+    api.on("DELETE", f"{RUNS}/1/logs", (200, logs_deleted_answer("unchanged")))
+
+    said = invoke("run", "delete-logs", "hello", "1", "-y")
+    as_json = invoke("run", "delete-logs", "hello", "1", "-y", "-o", "json")
+
+    assert said.stdout == "run 'default/hello#1': unchanged (its logs were deleted already)\n"
+    assert json.loads(as_json.stdout) == logs_deleted_answer("unchanged")
+
+
+def test_run_delete_logs_without_yes_and_without_a_terminal_deletes_nothing(
+    api: FakeApi, invoke: Invoke
+) -> None:
+    done = invoke("run", "delete-logs", "hello", "1")
+
+    assert done.exit_code == 1
+    assert "not deleting its logs without confirmation" in done.stderr
+    assert "--yes" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert api.requests == []
+
+
+def test_run_delete_logs_of_a_running_run_shows_the_servers_error(
+    api: FakeApi, invoke: Invoke
+) -> None:
+    problem = {
+        "type": "https://hostler.dev/problems/failed_precondition",
+        "title": "Failed precondition",
+        "status": 409,
+        "code": "failed_precondition",
+        "detail": "run 'default/hello#1': is running; the logs of a run are deleted once it is "
+        "complete",
+        "field": "run",
+        "hint": "wait for the run to complete, or cancel it first",
+    }
+    api.on("DELETE", f"{RUNS}/1/logs", (409, problem))
+
+    done = invoke("run", "delete-logs", "hello", "1", "--yes")
+
+    assert done.exit_code == 1
+    assert "is running" in done.stderr
+    assert "Traceback" not in done.stderr

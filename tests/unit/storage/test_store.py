@@ -380,6 +380,13 @@ def test_update_execution_is_compare_and_set(store: ports.Store, make_run: MakeR
         store.update_execution(fetch.evolve(attempt=4), 1)
 
 
+def test_update_run_keeps_when_its_logs_were_deleted(store: ports.Store, make_run: MakeRun) -> None:
+    run, _ = make_run()
+    updated = store.update_run(run.evolve(logs_deleted=LATER), run.revision)
+    assert updated.logs_deleted == LATER
+    assert store.get_run("default", "hello", run.id).logs_deleted == LATER
+
+
 def test_renew_leases_extends_only_the_owners_held_leases(
     store: ports.Store, make_run: MakeRun
 ) -> None:

@@ -1,4 +1,4 @@
-"""Routes for runs: start one, list, get, cancel, retry a task."""
+"""Routes for runs: start one, list, get, cancel, retry a task, delete its logs."""
 
 from __future__ import annotations
 
@@ -107,4 +107,23 @@ def retry_run(
     return schemas.RetryResult(
         run=schemas.Run.from_entity(done.run),
         attempts=[schemas.TaskExecution.from_entity(e) for e in done.attempts],
+    )
+
+
+@router.delete(
+    _PREFIX + "/{run}/logs",
+    responses=errors.responses(404, 409),
+    response_description="The logs are deleted (result 'deleted'), or were already "
+    "(result 'unchanged').",
+)
+def delete_run_logs(
+    ctx: deps.ContextDep,
+    namespace: deps.Namespace,
+    pipeline: deps.Pipeline,
+    run: deps.Run,
+) -> schemas.LogsDeletedResult:
+    """Delete the task logs of a complete run (409 while it runs); the run and its tasks stay."""
+    done = runs.delete_logs(ctx, namespace, pipeline, run)
+    return schemas.LogsDeletedResult(
+        run=schemas.Run.from_entity(done.run), result="deleted" if done.changed else "unchanged"
     )
