@@ -24,6 +24,7 @@ from hostler.api import app as api_app
 from hostler.core import ports
 from hostler.engine import dispatcher, executor
 from hostler.logs import files
+from hostler.objects import files as object_files
 from hostler.services import context, housekeeping
 from hostler.storage import database
 from hostler.storage import store as sql_store
@@ -101,7 +102,7 @@ def build(settings: config.Settings) -> Server:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database.migrate(settings.database_url)
     store = sql_store.Store(database.connect(settings.database_url))
-    logs = files.Store(settings.logs_dir)
+    logs = files.Store(settings.logs_dir, object_files.Store(settings.objects_dir))
     sched = scheduler(settings)
     me = identity(store, settings.data_dir)
     engine = dispatcher.Engine(

@@ -144,7 +144,8 @@ class Settings(_Section):
     """Every setting of a Hostler server."""
 
     data_dir: pathlib.Path = pydantic.Field(
-        default_factory=_default_data_dir, description="Where the database and task logs live."
+        default_factory=_default_data_dir,
+        description="Where the database, task logs and the object store live.",
     )
     dev: bool = pydantic.Field(False, description="Development mode: local use only.")
     server: Server = Server()
@@ -164,6 +165,11 @@ class Settings(_Section):
     def logs_dir(self) -> pathlib.Path:
         """Where task logs are written."""
         return self.data_dir / "logs"
+
+    @property
+    def objects_dir(self) -> pathlib.Path:
+        """Where the object store keeps its content-addressed blobs (ended task logs among them)."""
+        return self.data_dir / "objects"
 
 
 _ENV_NOT_SETTINGS = {"HOSTLER_URL", "HOSTLER_TOKEN", "HOSTLER_CONTEXT", "HOSTLER_NAMESPACE"}

@@ -4,6 +4,7 @@ adopted by the other once its leases expire."""
 from __future__ import annotations
 
 import pathlib
+import sqlite3
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -35,6 +36,8 @@ class Pair:
         self.b = ServerProcess(root / "b", settings)
         self.a.start()
         self.b.start()
+        with sqlite3.connect(root / "shared.db") as db:
+            self.installation = db.execute("SELECT id FROM installation").fetchone()[0]
         self.client = sdk.Client(self.a.url)
         self.other = sdk.Client(self.b.url)
         self.docker = docker.from_env()
@@ -58,7 +61,12 @@ class Pair:
 
     def containers(self, pipeline: str, run: int, task_id: str) -> list[Any]:
         """Return the containers made for ``task_id`` of the run."""
-        labels = {"pipeline": pipeline, "run": str(run), "task": task_id}
+        labels = {
+            "installation": self.installation,
+            "pipeline": pipeline,
+            "run": str(run),
+            "task": task_id,
+        }
         return self.docker.containers.list(
             all=True, filters={"label": [f"{P}{k}={v}" for k, v in labels.items()]}
         )
@@ -70,7 +78,7 @@ class Pair:
         self.a.stop()
         self.b.stop()
         for container in self.docker.containers.list(
-            all=True, filters={"label": f"{P}pipeline=shared"}
+            all=True, filters={"label": f"{P}installation={self.installation}"}
         ):
             container.remove(force=True)
         self.docker.close()

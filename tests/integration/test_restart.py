@@ -83,7 +83,8 @@ class Crashable:
 
     def containers(self, pipeline: str, run: int, task_id: str) -> list[Any]:
         """Return the containers the Docker engine holds for ``task_id`` of the run."""
-        labels = {"pipeline": pipeline, "run": str(run), "task": task_id}
+        instance = (self.process.data_dir / "instance-id").read_text().strip()
+        labels = {"pipeline": pipeline, "run": str(run), "task": task_id, "instance": instance}
         return self.docker.containers.list(
             all=True, filters={"label": [f"{P}{k}={v}" for k, v in labels.items()]}
         )

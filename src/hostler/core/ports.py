@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Protocol
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import BinaryIO, Protocol
 
 from hostler.core import events, namespaces, pipelines, runs, tasks
 
@@ -181,6 +181,48 @@ class LogStore(Protocol):
 
     def delete(self, key: str) -> None:
         """Delete the log ``key``; idempotent."""
+        ...
+
+
+# --------------------------------------------------------------------------------------------
+# Object store: immutable blobs, kept by the digest of their content.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ObjectInfo:
+    """A stored blob: ``sha256:<hex>`` of its content, and its size in bytes."""
+
+    digest: str
+    size: int
+
+
+class ObjectStore(Protocol):
+    """Content-addressed blobs with names that hold them.
+
+    ``put`` stores bytes once per content, whatever the number of puts; a ``name`` (such as
+    ``logs/default/hello/3/fetch/1``) holds a blob, and a blob no name holds any more is deleted.
+    Names are ``/``-separated parts of letters, digits, ``_``, ``-`` and ``.``.
+    """
+
+    def put(self, chunks: Iterable[bytes]) -> ObjectInfo:
+        """Store the bytes of ``chunks``, read as a stream, and return what was stored."""
+        ...
+
+    def link(self, name: str, digest: str) -> None:
+        """Give the blob ``digest`` the name ``name`` (moving the name if it was given)."""
+        ...
+
+    def open(self, name: str) -> BinaryIO:
+        """Return the blob named ``name`` opened for reading; NotFound for an unknown name."""
+        ...
+
+    def exists(self, name: str) -> bool:
+        """Tell whether ``name`` holds a blob."""
+        ...
+
+    def unlink(self, name: str) -> None:
+        """Remove the name; its blob goes when no other name holds it. Idempotent."""
         ...
 
 

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 WAIT_SLICE = 0.5
 """Seconds between checks for cancellation and timeout while a container runs."""
+REMOVAL_CHECK = 0.3
+"""Seconds after a kill not sent by Hostler before looking whether the container was removed."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -290,6 +292,12 @@ class Executor:
     ) -> tasks.Execution:
         """Wait for the running container to end, then store its log end and its outcome."""
         status = self._wait(execution, handle, task, stop)
+        if _signalled(status) and not stop.requested:
+            # 'docker rm -f' kills before it removes: look again to tell a removal from a kill.
+            time.sleep(REMOVAL_CHECK)
+            again = self._scheduler.inspect(handle)
+            if again.state is ports.ContainerState.MISSING:
+                status = again
         collector.finish()
         execution = self._record_outcome(execution, status, task, stop)
         if self._options.remove_containers:
@@ -372,7 +380,7 @@ class Executor:
         why = f"exited with code {status.exit_code}"
         if status.oom_killed:
             why += " (killed: out of memory)"
-        elif status.exit_code is not None and status.exit_code > 128:
+        elif _signalled(status) and status.exit_code is not None:
             why += f" ({_signal_name(status.exit_code - 128)}, not sent by Hostler)"
         return self._move(
             execution,
@@ -388,3 +396,12 @@ def _signal_name(number: int) -> str:
         return signal.Signals(number).name
     except ValueError:
         return f"signal {number}"
+
+
+def _signalled(status: ports.ContainerStatus) -> bool:
+    """Tell whether the container exited on a signal (an exit code above 128)."""
+    return (
+        status.state is ports.ContainerState.EXITED
+        and status.exit_code is not None
+        and status.exit_code > 128
+    )

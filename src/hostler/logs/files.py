@@ -4,6 +4,10 @@ A key such as ``default/hello/3/fetch/1`` becomes ``ROOT/default/hello/3/fetch/1
 line of the file is one log line, ``{"t": "<ISO 8601>", "s": "<stream>", "m": "<text>"}``; the
 last line of an ended log is the marker ``{"end": true}``. Appends write whole lines in one
 ``write`` and close the file, so a reader in another thread sees every complete line at once.
+
+Given an object store, a log that ends moves there: its file becomes a content-addressed blob
+named ``logs/<key>`` and the file goes. The name is given before the file is removed, so a reader
+always finds the log in one place or the other.
 """
 
 from __future__ import annotations
@@ -40,8 +44,9 @@ class Store:
     same key; one server process owns a log directory.
     """
 
-    def __init__(self, root: str | pathlib.Path) -> None:
+    def __init__(self, root: str | pathlib.Path, objects: ports.ObjectStore | None = None) -> None:
         self._root = pathlib.Path(root)
+        self._objects = objects
         # A fixed set of locks, picked by key, so that memory does not grow with every log.
         self._locks = [threading.Lock() for _ in range(_LOCKS)]
 
@@ -68,25 +73,31 @@ class Store:
         path = self.path(key)
         data = b"".join(_encode(line) for line in lines)
         with self._lock(key), _translate(key):
+            if self._archived(key, path):
+                raise _ended_error(key)
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("ab+") as file:
                 _drop_torn_line(file)
                 if _ended(file):
-                    raise errors.FailedPrecondition(
-                        f"log '{key}': has ended, nothing can be added",
-                        hint="write a task's output before ending its log",
-                    )
+                    raise _ended_error(key)
                 file.write(data)
 
     def end(self, key: str) -> None:
         """Write the end-of-log marker, creating an empty log if needed; idempotent."""
         path = self.path(key)
         with self._lock(key), _translate(key):
+            if self._archived(key, path):
+                return
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("ab+") as file:
                 _drop_torn_line(file)
                 if not _ended(file):
                     file.write(END)
+            if self._objects is not None:
+                with path.open("rb") as file:
+                    info = self._objects.put(iter(lambda: file.read(_SCAN), b""))
+                self._objects.link(_name(key), info.digest)
+                path.unlink()
 
     def read(self, key: str, offset: int = 0, limit: int | None = None) -> ports.LogChunk:
         """Return up to ``limit`` lines from line ``offset`` on.
@@ -103,7 +114,7 @@ class Store:
         ended = False
         with _translate(key):
             try:
-                file = path.open("rb")
+                file = self._open(key, path)
             except FileNotFoundError:
                 raise errors.NotFound(
                     f"log '{key}': not found",
@@ -128,6 +139,36 @@ class Store:
         path = self.path(key)
         with self._lock(key), _translate(key):
             path.unlink(missing_ok=True)
+            if self._objects is not None:
+                self._objects.unlink(_name(key))
+
+    def _open(self, key: str, path: pathlib.Path) -> BinaryIO:
+        """Open the log's file, or its blob once it moved to the object store."""
+        try:
+            return path.open("rb")
+        except FileNotFoundError:
+            if self._objects is None:
+                raise
+        try:
+            return self._objects.open(_name(key))
+        except errors.NotFound:
+            raise FileNotFoundError(key) from None
+
+    def _archived(self, key: str, path: pathlib.Path) -> bool:
+        """Tell whether the log ended and moved to the object store."""
+        return self._objects is not None and not path.exists() and self._objects.exists(_name(key))
+
+
+def _name(key: str) -> str:
+    """Return the object name of the ended log ``key``."""
+    return "logs/" + key
+
+
+def _ended_error(key: str) -> errors.FailedPrecondition:
+    return errors.FailedPrecondition(
+        f"log '{key}': has ended, nothing can be added",
+        hint="write a task's output before ending its log",
+    )
 
 
 def _encode(line: ports.LogLine) -> bytes:

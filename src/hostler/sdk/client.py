@@ -49,6 +49,11 @@ _CODES_BY_STATUS = {
 P = ParamSpec("P")
 
 
+STABLE_STREAM = 5.0
+"""Seconds a followed stream must have been open for its drop to count as a new outage, not as
+one more failure of the current one."""
+
+
 class ApiError(Exception):
     """The server refused a request, or could not be reached; the message is ``detail``.
 
@@ -471,11 +476,13 @@ class Client:
             headers = {"Accept": "text/event-stream"}
             if last_id is not None:
                 headers["Last-Event-ID"] = last_id
+            opened: float | None = None
             try:
                 with self._http.stream("GET", path, params=params, headers=headers) as response:
                     if response.status_code >= 400:
                         response.read()
                         _raise_for_problem(response)
+                    opened = time.monotonic()
                     for event in parse_events(response.iter_text()):
                         if event.event == "end":
                             yield event
@@ -487,6 +494,8 @@ class Client:
                 failure: ApiError = self._unreachable(exc)
             else:
                 failure = ApiError(0, "unavailable", f"server at {self.url}: {dropped}")
+            if opened is not None and time.monotonic() - opened >= STABLE_STREAM:
+                failures = 0  # a quiet stream that was up for a while is not a failing one
             failures += 1
             if failures > reconnects:
                 raise failure

@@ -6,6 +6,7 @@ import itertools
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -368,3 +369,27 @@ def test_importing_the_cli_does_not_import_the_server() -> None:
 
 def test_reply_helper_marks_errors_as_problems() -> None:
     assert reply(404, {}).headers["content-type"] == "application/problem+json"
+
+
+def test_a_quiet_stream_that_stayed_open_a_while_is_not_counted_as_a_failure(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each connection stays open "10 s" (the clock jumps while the body is read), then drops:
+    # separate outages of a quiet follow, which must not add up to giving up.
+    clock = itertools.count(0.0, 10.0)
+    monkeypatch.setattr(time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(time, "sleep", lambda _: None)
+    answers = [httpx.Response(200, content=b": hi\n\n") for _ in range(5)]
+    answers.append(
+        httpx.Response(
+            200, content=sse(("run.complete", 1, canned.event(1, "run.complete"))).encode()
+        )
+    )
+    api.on("GET", "/events/stream", *answers)
+
+    with make(api) as hostler:
+        stream = hostler.follow_events(reconnects=2, reconnect_delay=0)
+        [event] = list(itertools.islice(stream, 1))
+
+    assert (event.id, event.event) == ("1", "run.complete")
+    assert len(api.requests) == 6

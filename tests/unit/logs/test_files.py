@@ -17,6 +17,7 @@ import pytest
 from hostler import testing
 from hostler.core import errors, ports
 from hostler.logs import files
+from hostler.objects import files as objects_files
 
 KEY = "default/hello/3/fetch/1"
 T0 = datetime.datetime(2025, 3, 1, 12, 0, tzinfo=datetime.UTC)
@@ -33,12 +34,15 @@ def file_store(tmp_path: pathlib.Path) -> files.Store:
     return files.Store(tmp_path / "logs")
 
 
-@pytest.fixture(params=["files", "memory"])
-def store(request: pytest.FixtureRequest) -> ports.LogStore:
-    """Return an empty log store of each kind."""
+@pytest.fixture(params=["files", "files+objects", "memory"])
+def store(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> ports.LogStore:
+    """Return an empty log store of each kind: files alone, files moving ended logs into the
+    object store, and the in-memory fake."""
     if request.param == "files":
         result: ports.LogStore = request.getfixturevalue("file_store")
         return result
+    if request.param == "files+objects":
+        return files.Store(tmp_path / "logs", objects_files.Store(tmp_path / "objects"))
     return testing.MemoryLogStore()
 
 
@@ -266,3 +270,42 @@ def test_a_reader_in_another_thread_sees_each_append_at_once(store: ports.LogSto
         read.clear()
     thread.join(10)
     assert seen == list(range(1, 51))
+
+
+def test_an_ended_log_moves_into_the_object_store_and_reads_the_same(
+    tmp_path: pathlib.Path,
+) -> None:
+    objects = objects_files.Store(tmp_path / "objects")
+    store = files.Store(tmp_path / "logs", objects)
+    store.append(KEY, [line(0), line(1)])
+    before = store.read(KEY)
+
+    store.end(KEY)
+
+    assert not store.path(KEY).exists()
+    assert objects.exists("logs/" + KEY)
+    assert store.read(KEY) == ports.LogChunk(before.lines, 2, True)
+    assert store.read(KEY, 1, 1) == ports.LogChunk([line(1)], 2, True)
+    with pytest.raises(errors.FailedPrecondition, match="has ended"):
+        store.append(KEY, [line(2)])
+    store.end(KEY)  # still idempotent
+    assert store.read(KEY).lines == before.lines
+
+
+def test_identical_logs_are_stored_once_and_deleting_one_keeps_the_other(
+    tmp_path: pathlib.Path,
+) -> None:
+    objects = objects_files.Store(tmp_path / "objects")
+    store = files.Store(tmp_path / "logs", objects)
+    other = "default/hello/4/fetch/1"
+    for key in (KEY, other):
+        store.append(key, [line(0)])
+        store.end(key)
+
+    assert len(list((tmp_path / "objects" / "blobs").glob("sha256/*/*"))) == 1
+    store.delete(KEY)
+    with pytest.raises(errors.NotFound):
+        store.read(KEY)
+    assert store.read(other).lines == [line(0)]
+    store.delete(other)
+    assert list((tmp_path / "objects" / "blobs").glob("sha256/*/*")) == []

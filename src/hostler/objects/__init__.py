@@ -1,0 +1,1 @@
+"""Object store adapters: content-addressed blobs (``hostler.core.ports.ObjectStore``)."""
