@@ -16,6 +16,7 @@ from pydantic import json_schema
 
 from hostler.core import events, namespaces, pipelines, ports, reasons, runs, tasks
 from hostler.services import pages
+from hostler.services import pipelines as pipeline_service
 
 T = TypeVar("T")
 E = TypeVar("E")
@@ -341,6 +342,66 @@ class PipelineRequest(_In):
     """Register a pipeline configuration (and, on the pipelines route, make it live)."""
 
     config: ConfigData = pydantic.Field(description="Required. The pipeline configuration.")
+
+
+class FieldChange(_Out):
+    """One field that a deploy changes; env values are never shown, only ``(set)``/``(changed)``."""
+
+    field: str = pydantic.Field(description="A dotted path: image, env.LEVEL, retries.attempts.")
+    before: Any = pydantic.Field(description="The live value; null when absent or default.")
+    after: Any = pydantic.Field(description="The value after the deploy; null when absent.")
+
+
+class TaskChange(_Out):
+    """One task a deploy adds, removes or changes."""
+
+    task: str
+    kind: Literal["added", "removed", "changed"]
+    fields: list[FieldChange]
+
+
+class PlanCounts(_Out):
+    """How many tasks a deploy adds, changes and removes."""
+
+    added: int
+    changed: int
+    removed: int
+
+
+class Plan(_Out):
+    """What making a configuration live would change, against the live version."""
+
+    pipeline: str
+    action: Literal["first_deploy", "up_to_date", "upgrade", "rollback"]
+    from_version: int | None = pydantic.Field(description="The live version; null when none.")
+    to_version: int = pydantic.Field(
+        description="The version deployed: an existing one, or the number a new one would get."
+    )
+    digest: str = pydantic.Field(description="The digest of the planned configuration.")
+    registered: bool = pydantic.Field(
+        description="True when the configuration is a version already; false when deploying "
+        "would register it."
+    )
+    headline: str
+    counts: PlanCounts
+    tasks: list[TaskChange]
+    settings: list[FieldChange]
+    runs_in_flight: int = pydantic.Field(
+        description="Runs pending or running now; they finish on the version they started with."
+    )
+    text: list[str] = pydantic.Field(description="The plan as lines for people, as the CLI shows.")
+
+    @classmethod
+    def from_entity(cls, planned: pipeline_service.Planned) -> Plan:
+        """Return the wire form of a plan."""
+        return cls.model_validate(
+            {
+                **planned.plan.to_dict(),
+                "digest": planned.digest,
+                "registered": planned.registered,
+                "text": planned.plan.lines(),
+            }
+        )
 
 
 class PipelineResult(_Out):

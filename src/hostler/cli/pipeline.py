@@ -1,4 +1,4 @@
-"""``hostler pipeline``: register pipelines and make them live, list them, show one."""
+"""``hostler pipeline``: plan and register pipelines and make them live, list them, show one."""
 
 from __future__ import annotations
 
@@ -64,6 +64,41 @@ def up(
         answer = api.up_pipeline(namespace, config)
     if fmt is output.Format.TABLE:
         output.say(describe_up(namespace, answer))
+    else:
+        output.data(answer, fmt)
+
+
+@app.command()
+@common.handles_errors
+def plan(
+    ctx: typer.Context,
+    file: Annotated[
+        pathlib.Path,
+        typer.Argument(
+            help="Pipeline file: .yaml, .yml, .json, or a .py script printing the pipeline JSON.",
+            show_default=False,
+        ),
+    ],
+    namespace: common.Namespace = "default",
+    fmt: output.OutputFormat = output.Format.TABLE,
+) -> None:
+    """Show what making the pipeline in FILE live would change; nothing is changed.
+
+    The plan lists the tasks added, removed and changed (field by field; env values are never
+    shown), the pipeline settings changed, and the runs in flight, which finish on the version
+    they started with.
+    """
+    config = files.read_pipeline(file)
+    pipeline = config.get("id")
+    if not isinstance(pipeline, str) or not pipeline:
+        raise common.Failure(
+            f"{file}: the pipeline has no 'id'", hint="add one at the top, e.g. 'id: hello'"
+        )
+    with common.client(ctx) as api:
+        answer = api.plan_pipeline(namespace, pipeline, config)
+    if fmt is output.Format.TABLE:
+        for line in answer.get("text", []):
+            output.say(line)
     else:
         output.data(answer, fmt)
 

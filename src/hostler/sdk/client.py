@@ -230,6 +230,16 @@ class Client:
         result: Json = self._request("POST", self._pipelines(namespace), body={"config": config})
         return result
 
+    def plan_pipeline(self, namespace: str, pipeline: str, config: Json) -> Json:
+        """Return what making ``config`` (of ``pipeline``) live would change; nothing is written.
+
+        The answer has ``action``, ``headline``, ``tasks``, ``settings``, ``runs_in_flight`` and
+        ``text``, the plan as lines for people.
+        """
+        path = f"{self._pipeline(namespace, pipeline)}/plan"
+        result: Json = self._request("POST", path, body={"config": config})
+        return result
+
     def list_versions(
         self,
         namespace: str,

@@ -1,4 +1,5 @@
-"""Use cases for pipelines and their versions: register a version and make it live, list, get.
+"""Use cases for pipelines and their versions: plan, register a version and make it live, list,
+get.
 
 Registering is content-addressed: a configuration with the digest of an existing version creates
 nothing. Making a version live goes through ``deploy``, the seam where planning, confirmation and
@@ -11,7 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from hostler.core import errors, pipelines
+from hostler.core import errors, pipelines, plans, runs
 from hostler.services import pages
 from hostler.services.context import Context
 
@@ -39,6 +40,17 @@ def register(
     When ``pipeline`` is given, the configuration must be of that pipeline. Returns the version and
     whether it was created.
     """
+    config = _parse(ctx, namespace, data, pipeline)
+    digest = pipelines.digest(config)
+    existing = ctx.store.find_version(namespace, config.id, digest)
+    if existing is not None:
+        return existing, False
+    return ctx.store.create_version(namespace, config, digest, ctx.clock()), True
+
+
+def _parse(
+    ctx: Context, namespace: str, data: Mapping[str, Any], pipeline: str | None
+) -> pipelines.Config:
     ctx.store.get_namespace(namespace)
     config = pipelines.parse(data)
     if pipeline is not None and config.id != pipeline:
@@ -47,11 +59,44 @@ def register(
             field="id",
             hint=f"set the configuration's id to '{pipeline}', or post to its own pipeline",
         )
+    return config
+
+
+@dataclasses.dataclass(frozen=True)
+class Planned:
+    """The plan of making a configuration live, and the version it would deploy."""
+
+    plan: plans.Plan
+    digest: str
+    registered: bool
+    """True when the configuration is a version already; False when deploying would add it."""
+
+
+def plan(
+    ctx: Context, namespace: str, data: Mapping[str, Any], pipeline: str | None = None
+) -> Planned:
+    """Say what making ``data`` live would change against the live version; write nothing."""
+    config = _parse(ctx, namespace, data, pipeline)
     digest = pipelines.digest(config)
-    existing = ctx.store.find_version(namespace, config.id, digest)
-    if existing is not None:
-        return existing, False
-    return ctx.store.create_version(namespace, config, digest, ctx.clock()), True
+    target = ctx.store.find_version(namespace, config.id, digest)
+    live, in_flight, next_number = None, 0, 1
+    try:
+        current = ctx.store.get_pipeline(namespace, config.id)
+    except errors.NotFound:
+        current = None  # a new pipeline: its first version
+    if current is not None:
+        if current.live_version is not None:
+            live = ctx.store.get_version(namespace, config.id, current.live_version)
+        in_flight = sum(
+            ctx.store.count_runs(namespace, config.id, state)
+            for state in (runs.State.PENDING, runs.State.RUNNING)
+        )
+        newest = ctx.store.list_versions(namespace, config.id, None, 1)
+        next_number = newest[0].version + 1 if newest else 1
+    registered = target is not None
+    if target is None:
+        target = pipelines.Version(namespace, config.id, next_number, digest, config, ctx.clock())
+    return Planned(plans.make(config.id, live, target, active_runs=in_flight), digest, registered)
 
 
 def deploy(

@@ -230,3 +230,51 @@ def test_pipeline_get_unknown_is_an_error(api: FakeApi, invoke: Invoke) -> None:
 
     assert done.exit_code == 1
     assert done.stderr == "error: pipeline 'default/nope': not found\n"
+
+
+PLAN_TEXT = [
+    "Deploy hello v1 → v2: 0 tasks added, 1 changed, 0 removed",
+    "",
+    "Tasks:",
+    "  ~ fetch",
+    "      image: busybox:stable → busybox:1.36",
+]
+PLAN_ANSWER = {
+    "pipeline": "hello",
+    "action": "upgrade",
+    "from_version": 1,
+    "to_version": 2,
+    "headline": "Deploy hello v1 → v2: 0 tasks added, 1 changed, 0 removed",
+    "text": PLAN_TEXT,
+}
+
+
+def test_pipeline_plan_prints_the_servers_plan_and_changes_nothing(
+    api: FakeApi, invoke: Invoke, tmp_path: pathlib.Path
+) -> None:
+    file = tmp_path / "hello.yaml"
+    file.write_text(HELLO_YAML)
+    api.on("POST", f"{UP}/hello/plan", (200, PLAN_ANSWER))
+
+    done = invoke("pipeline", "plan", str(file))
+    as_json = invoke("pipeline", "plan", str(file), "-o", "json")
+
+    assert done.exit_code == 0, done.output
+    assert done.stdout == "\n".join(PLAN_TEXT) + "\n"
+    assert json.loads(as_json.stdout) == PLAN_ANSWER
+    assert api.bodies("POST", f"{UP}/hello/plan") == [{"config": canned.CONFIG}] * 2
+    assert [r.method for r in api.requests] == ["POST", "POST"]
+
+
+def test_pipeline_plan_of_a_file_without_an_id_says_so(
+    api: FakeApi, invoke: Invoke, tmp_path: pathlib.Path
+) -> None:
+    file = tmp_path / "nameless.yaml"
+    file.write_text("tasks: []\n")
+
+    done = invoke("pipeline", "plan", str(file))
+
+    assert done.exit_code == 1
+    assert "the pipeline has no 'id'" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert api.requests == []

@@ -1,4 +1,4 @@
-"""Routes for pipelines and their versions: register and deploy ("up"), list, get."""
+"""Routes for pipelines and their versions: plan, register and deploy ("up"), list, get."""
 
 from __future__ import annotations
 
@@ -118,3 +118,17 @@ def get_version(
 ) -> schemas.Version:
     """Return one version of the pipeline."""
     return schemas.Version.from_entity(pipelines.get_version(ctx, namespace, pipeline, version))
+
+
+@router.post(
+    "/namespaces/{namespace}/pipelines/{pipeline}/plan",
+    responses=errors.responses(404, 413),
+    response_description="What making the configuration live would change; nothing is written.",
+    openapi_extra=_BODY.openapi,
+)
+def plan_pipeline(
+    ctx: deps.ContextDep, namespace: deps.Namespace, pipeline: deps.Pipeline, body: Body
+) -> schemas.Plan:
+    """Plan making the configuration live: tasks added, removed and changed, field by field;
+    settings changed; runs in flight. The pipeline need not exist yet (a first deploy)."""
+    return schemas.Plan.from_entity(pipelines.plan(ctx, namespace, body.config, pipeline))

@@ -1,0 +1,329 @@
+"""Plans: what deploying a pipeline version would change, worked out before anything is applied.
+
+A plan compares the target version with the live one over their canonical forms (defaults left out,
+see ``pipelines.canonical``), so a field left out and a field set to its default are equal. It has
+one section per kind of thing that changes, each of one of two shapes:
+
+- a list of ``TaskChange``: things with an id that are added, removed or changed field by field
+  (tasks now; triggers, secrets and objects are meant to slot in as more lists of this shape);
+- a list of ``FieldChange``: plain fields of the pipeline (``settings``).
+
+``lines()`` renders a plan for people and ``to_dict()`` for the API; both walk the sections with one
+helper per shape, so a new section is one more field here and one more call in each.
+
+Environment values are never shown: an env change says only that a key was added, removed or
+changed (its ``before`` and ``after`` are ``SET``, ``CHANGED`` or None), because env often carries
+credentials and secret references.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import enum
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from hostler.core import durations, errors, pipelines
+
+
+class Action(enum.StrEnum):
+    """What a deploy does to the pipeline as a whole."""
+
+    FIRST_DEPLOY = "first_deploy"
+    UP_TO_DATE = "up_to_date"
+    UPGRADE = "upgrade"
+    ROLLBACK = "rollback"
+
+
+class Change(enum.StrEnum):
+    """What happens to one task (or other item with an id)."""
+
+    ADDED = "added"
+    REMOVED = "removed"
+    CHANGED = "changed"
+
+
+SET = "(set)"
+"""A set env key: ``before`` of a changed or removed key, ``after`` of an added one."""
+
+CHANGED = "(changed)"
+"""The ``after`` of an env key whose value changes: its value is never shown."""
+
+_REDACTED = frozenset({"env"})
+_MAPS = frozenset({"env", "depends_on"})
+_NESTED = {"retries": tuple(pipelines.Retries.model_fields)}
+_DURATIONS = frozenset({"timeout", "retries.backoff", "retries.max_backoff"})
+_TASK_FIELDS = tuple(name for name in pipelines.TaskConfig.model_fields if name != "id")
+_SETTINGS = tuple(name for name in pipelines.Config.model_fields if name not in ("id", "tasks"))
+_ORDER = "task_order"
+_NAME_WIDTH = 26
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldChange:
+    """One field that changes. Immutable.
+
+    ``field`` is a dotted path relative to its task or to the pipeline (``image``, ``env.LEVEL``,
+    ``depends_on.fetch``, ``retries.attempts``). ``before`` and ``after`` are canonical JSON values,
+    None when the field is absent or at its default; env values are masked (see ``SET``).
+    """
+
+    field: str
+    before: Any
+    after: Any
+
+    def describe(self) -> str:
+        """Return the change as one line for people, e.g. ``timeout: 30s → 1m``."""
+        if self.field.split(".")[0] in _REDACTED:
+            verb = (
+                "added" if self.before is None else "removed" if self.after is None else "changed"
+            )
+            return f"{self.field}: {verb}"
+        return f"{self.field}: {_show(self.field, self.before)} → {_show(self.field, self.after)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the change as JSON-compatible data."""
+        return {
+            "field": self.field,
+            "before": copy.deepcopy(self.before),
+            "after": copy.deepcopy(self.after),
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskChange:
+    """One task added, removed or changed. Immutable.
+
+    ``fields`` lists what differs for a changed task, and every field an added task sets (before
+    None), so that the API can show what a new task runs; it is empty for a removed task.
+    """
+
+    task: str
+    kind: Change
+    fields: list[FieldChange] = dataclasses.field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """Return the change as indented lines for people; an added task takes one line."""
+        if self.kind is Change.CHANGED:
+            return [f"  ~ {self.task}", *(f"      {f.describe()}" for f in self.fields)]
+        mark = "+" if self.kind is Change.ADDED else "-"
+        return [f"  {mark} {self.task.ljust(_NAME_WIDTH - 1)} ({self.kind.value})"]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the change as JSON-compatible data."""
+        return {
+            "task": self.task,
+            "kind": self.kind.value,
+            "fields": [f.to_dict() for f in self.fields],
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What deploying ``to_version`` of ``pipeline`` would change. Immutable; built by ``make``.
+
+    ``tasks`` lists changed tasks in the target's order, then removed tasks in the live order.
+    ``settings`` lists changed pipeline fields (description, parallelism, timeout), and
+    ``task_order`` when only the order of the tasks both versions share differs.
+    ``runs_in_flight`` runs are unaffected: they finish on ``from_version``.
+    """
+
+    pipeline: str
+    action: Action
+    from_version: int | None
+    to_version: int
+    tasks: list[TaskChange] = dataclasses.field(default_factory=list)
+    settings: list[FieldChange] = dataclasses.field(default_factory=list)
+    runs_in_flight: int = 0
+
+    @property
+    def added(self) -> int:
+        """The number of tasks added."""
+        return self._count(Change.ADDED)
+
+    @property
+    def changed(self) -> int:
+        """The number of tasks changed."""
+        return self._count(Change.CHANGED)
+
+    @property
+    def removed(self) -> int:
+        """The number of tasks removed."""
+        return self._count(Change.REMOVED)
+
+    @property
+    def headline(self) -> str:
+        """The plan in one line, e.g. ``Deploy hello v3 → v4: 1 task added, 2 changed, 0 removed``.
+
+        Only the first count carries the word task, in the singular for exactly one.
+        """
+        if self.action is Action.UP_TO_DATE:
+            return "Up-to-date."
+        added = f"{self.added} {'task' if self.added == 1 else 'tasks'} added"
+        if self.action is Action.FIRST_DEPLOY:
+            return f"Deploy {self.pipeline} (first version) v{self.to_version}: {added}"
+        verb = "ROLLBACK" if self.action is Action.ROLLBACK else "Deploy"
+        return (
+            f"{verb} {self.pipeline} v{self.from_version} → v{self.to_version}: "
+            f"{added}, {self.changed} changed, {self.removed} removed"
+        )
+
+    def lines(self) -> list[str]:
+        """Return the whole plan as lines of plain text for people, without line ends."""
+        out = [self.headline]
+        if self.action is Action.UP_TO_DATE:
+            return out
+        if self.tasks:
+            out += ["", "Tasks:", *(line for change in self.tasks for line in change.lines())]
+        if self.settings:
+            out += ["", "Settings:", *(f"  {change.describe()}" for change in self.settings)]
+        if self.action is not Action.FIRST_DEPLOY:
+            out += ["", f"Runs in flight: {self._runs()}"]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the plan as JSON-compatible data, for the API."""
+        return {
+            "pipeline": self.pipeline,
+            "action": self.action.value,
+            "from_version": self.from_version,
+            "to_version": self.to_version,
+            "headline": self.headline,
+            "counts": {"added": self.added, "changed": self.changed, "removed": self.removed},
+            "tasks": [change.to_dict() for change in self.tasks],
+            "settings": [change.to_dict() for change in self.settings],
+            "runs_in_flight": self.runs_in_flight,
+        }
+
+    def _count(self, kind: Change) -> int:
+        return sum(1 for change in self.tasks if change.kind is kind)
+
+    def _runs(self) -> str:
+        if self.runs_in_flight == 0:
+            return "none"
+        they = "it finishes" if self.runs_in_flight == 1 else "they finish"
+        return f"{self.runs_in_flight} ({they} on v{self.from_version})"
+
+
+def make(
+    pipeline_id: str,
+    live: pipelines.Version | None,
+    target: pipelines.Version,
+    *,
+    active_runs: int = 0,
+) -> Plan:
+    """Return the plan of making ``target`` live in place of ``live`` (None: nothing is live yet).
+
+    ``active_runs`` is the number of runs in flight on ``live``. Raises InvalidArgument when it is
+    negative, or when ``live`` and ``target`` share a version number but not a digest.
+    """
+    if active_runs < 0:
+        raise errors.InvalidArgument(
+            f"pipeline '{pipeline_id}': active runs must be zero or more, not {active_runs}",
+            field="active_runs",
+        )
+    if live is None:
+        action = Action.FIRST_DEPLOY
+    elif live.digest == target.digest:
+        return Plan(
+            pipeline_id, Action.UP_TO_DATE, live.version, target.version, [], [], active_runs
+        )
+    elif target.version == live.version:
+        raise errors.InvalidArgument(
+            f"pipeline '{pipeline_id}': v{target.version} has two digests, live and target",
+            field="target",
+            hint="pass the stored versions, not edited copies",
+        )
+    else:
+        action = Action.UPGRADE if target.version > live.version else Action.ROLLBACK
+    before = pipelines.canonical(live.config) if live is not None else {"tasks": []}
+    after = pipelines.canonical(target.config)
+    return Plan(
+        pipeline=pipeline_id,
+        action=action,
+        from_version=live.version if live is not None else None,
+        to_version=target.version,
+        tasks=_tasks(before["tasks"], after["tasks"]),
+        settings=_fields(before, after, _SETTINGS) + _order(before["tasks"], after["tasks"]),
+        runs_in_flight=active_runs,
+    )
+
+
+def _tasks(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[TaskChange]:
+    old = {task["id"]: task for task in before}
+    new = {task["id"]: task for task in after}
+    changes = []
+    for task_id, task in new.items():
+        fields = _fields(old.get(task_id, {}), task, _TASK_FIELDS)
+        if task_id not in old:
+            changes.append(TaskChange(task_id, Change.ADDED, fields))
+        elif fields:
+            changes.append(TaskChange(task_id, Change.CHANGED, fields))
+    changes += [TaskChange(task_id, Change.REMOVED) for task_id in old if task_id not in new]
+    return changes
+
+
+def _fields(
+    before: Mapping[str, Any], after: Mapping[str, Any], names: Iterable[str], prefix: str = ""
+) -> list[FieldChange]:
+    """Return the differences of ``names`` between two canonical dicts, in the order of names."""
+    changes: list[FieldChange] = []
+    for name in names:
+        old, new = before.get(name), after.get(name)
+        if old == new:
+            continue
+        path = prefix + name
+        if not prefix and name in _MAPS:
+            changes += _keys(path, old or {}, new or {}, masked=name in _REDACTED)
+        elif not prefix and name in _NESTED:
+            changes += _fields(old or {}, new or {}, _NESTED[name], f"{path}.")
+        else:
+            changes.append(FieldChange(path, old, new))
+    return changes
+
+
+def _keys(
+    path: str, before: Mapping[str, Any], after: Mapping[str, Any], *, masked: bool
+) -> list[FieldChange]:
+    changes = []
+    for key in sorted(before.keys() | after.keys()):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if masked:
+            old = None if old is None else SET
+            new = None if new is None else SET if old is None else CHANGED
+        changes.append(FieldChange(f"{path}.{key}", old, new))
+    return changes
+
+
+def _order(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[FieldChange]:
+    """Return a change of ``task_order`` when the tasks both versions have are reordered."""
+    common = {task["id"] for task in before} & {task["id"] for task in after}
+    old = [task["id"] for task in before if task["id"] in common]
+    new = [task["id"] for task in after if task["id"] in common]
+    return [] if old == new else [FieldChange(_ORDER, old, new)]
+
+
+def _show(field: str, value: Any) -> str:
+    """Return ``value`` written for people: durations compact, plain strings bare, JSON else."""
+    if value is None:
+        return "(unset)"
+    if field in _DURATIONS and isinstance(value, int | float):
+        return durations.format(value)
+    if isinstance(value, str) and _bare(value):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _bare(text: str) -> bool:
+    # Quote what could be misread: blanks at the ends, control characters, the arrow, a marker.
+    return (
+        bool(text)
+        and text.isprintable()
+        and text == text.strip()
+        and "→" not in text
+        and not text.startswith("(")
+    )
