@@ -83,7 +83,7 @@ def test_a_run_is_recorded_once_per_change_and_a_resumed_follower_misses_nothing
 ) -> None:
     path = tmp_path / "evs.yaml"
     path.write_text(PIPELINE)
-    ok(server.cli("pipeline", "up", str(path)))
+    ok(server.cli("pipeline", "up", str(path), "-y"))
     follow_args = ("-p", "evs", "--run", "1")
     first = Follower(server, *follow_args)
     run = json.loads(ok(server.cli("run", "start", "evs", "-o", "json")))

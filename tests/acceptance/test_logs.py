@@ -25,7 +25,7 @@ tasks:
   - {id: talk, image: "busybox:stable", command: ["sh", "-c", "echo one; echo two"]}
 """,
     )
-    ok(server.cli("pipeline", "up", path))
+    ok(server.cli("pipeline", "up", path, "-y"))
     run = json.loads(ok(server.cli("run", "start", "chatty", "--follow", "-o", "json")))["id"]
     assert ok(server.cli("task", "logs", "chatty", str(run), "talk")).splitlines() == ["one", "two"]
 

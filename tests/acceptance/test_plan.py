@@ -36,7 +36,7 @@ def test_plan_shows_first_deploy_then_up_to_date_then_the_changes(
     assert planned.splitlines()[0] == "Deploy planned (first version) v1: 1 task added"
     assert server.cli("pipeline", "get", "planned").returncode != 0  # nothing was written
 
-    ok(server.cli("pipeline", "up", first))
+    ok(server.cli("pipeline", "up", first, "-y"))
     assert ok(server.cli("pipeline", "plan", first)).strip() == "Up-to-date."
 
     changes = ok(server.cli("pipeline", "plan", second))

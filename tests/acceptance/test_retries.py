@@ -37,7 +37,7 @@ tasks:
   - {id: ship, image: "busybox:stable", command: ["echo", "shipped"], depends_on: {test: success}}
 """,
     )
-    ok(server.cli("pipeline", "up", path))
+    ok(server.cli("pipeline", "up", path, "-y"))
     run = json.loads(ok(server.cli("run", "start", "flaky", "--follow", "-o", "json")))
 
     assert run["status"] == "successful"
@@ -75,7 +75,7 @@ tasks:
   - {id: notify, image: "busybox:stable", command: ["true"], depends_on: {build: any}}
 """,
     )
-    ok(server.cli("pipeline", "up", path))
+    ok(server.cli("pipeline", "up", path, "-y"))
     failed = server.cli("run", "start", "fixable", "--follow")
     assert failed.returncode == 1, failed.stdout + failed.stderr
     run = json.loads(ok(server.cli("run", "list", "fixable", "-o", "json")))["items"][0]["id"]

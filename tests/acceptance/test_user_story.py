@@ -38,11 +38,13 @@ def test_namespaces_are_created_listed_and_unchanged_when_identical(server: Serv
 
 
 def test_hello_is_registered_run_followed_and_its_logs_read(server: Server) -> None:
-    first = ok(server.cli("pipeline", "up", str(EXAMPLES / "hello.yaml")))
+    first = ok(server.cli("pipeline", "up", str(EXAMPLES / "hello.yaml"), "-y"))
     assert "version 1" in first
-    assert "unchanged" in ok(server.cli("pipeline", "up", str(EXAMPLES / "hello.yaml")))
-    # The SDK file describes the same pipeline, so it is unchanged too.
-    assert "unchanged" in ok(server.cli("pipeline", "up", str(EXAMPLES / "hello.py")))
+    again = ok(server.cli("pipeline", "up", str(EXAMPLES / "hello.yaml")))
+    assert again.strip() == "Up-to-date."
+    # The SDK file describes the same pipeline, so it is up to date too.
+    same = ok(server.cli("pipeline", "up", str(EXAMPLES / "hello.py")))
+    assert same.strip() == "Up-to-date."
 
     pipeline = json.loads(ok(server.cli("pipeline", "get", "hello", "-o", "json")))
     assert pipeline["live_version"] == 1
@@ -84,7 +86,7 @@ tasks:
     env: {GREETING: from-env}
 """,
     )
-    ok(server.cli("pipeline", "up", path))
+    ok(server.cli("pipeline", "up", path, "-y"))
     started = json.loads(
         ok(
             server.cli(
@@ -108,7 +110,7 @@ tasks:
   - {id: ship, image: "busybox:stable", command: ["true"], depends_on: {build: success}}
 """,
     )
-    ok(server.cli("pipeline", "up", path))
+    ok(server.cli("pipeline", "up", path, "-y"))
     result = server.cli("run", "start", "fails", "--follow")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "failed" in result.stdout
@@ -132,7 +134,7 @@ tasks:
   - {id: wait, image: "busybox:stable", command: ["sh", "-c", "echo started; sleep 300"]}
 """,
     )
-    ok(server.cli("pipeline", "up", path))
+    ok(server.cli("pipeline", "up", path, "-y"))
     run = json.loads(ok(server.cli("run", "start", "long", "-o", "json")))
     follower = server.popen("task", "logs", "long", str(run["id"]), "wait", "--follow")
     deadline = time.monotonic() + 30
@@ -155,7 +157,7 @@ def test_bad_input_gets_clear_errors_and_no_traceback(
     server: Server, tmp_path: pathlib.Path
 ) -> None:
     broken = write(tmp_path, "broken.yaml", "id: broken\ntasks:\n  - id: a\n   image: x\n")
-    result = server.cli("pipeline", "up", broken)
+    result = server.cli("pipeline", "up", broken, "-y")
     assert result.returncode != 0
     assert "line 4" in result.stderr
     assert "Traceback" not in result.stderr
@@ -170,7 +172,7 @@ tasks:
   - {id: b, image: x, depends_on: {a: success}}
 """,
     )
-    result = server.cli("pipeline", "up", cycle)
+    result = server.cli("pipeline", "up", cycle, "-y")
     assert result.returncode == 1
     assert "cycle" in result.stderr
     assert "Traceback" not in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -40,45 +41,80 @@ def describe_up(namespace: str, answer: dict[str, Any]) -> str:
     return f"{subject}: unchanged (version {number} is live)"
 
 
+PipelineFile = Annotated[
+    pathlib.Path,
+    typer.Argument(
+        help="Pipeline file: .yaml, .yml, .json, or a .py script printing the pipeline JSON.",
+        show_default=False,
+    ),
+]
+
+
 @app.command()
 @common.handles_errors
 def up(
     ctx: typer.Context,
-    file: Annotated[
-        pathlib.Path,
-        typer.Argument(
-            help="Pipeline file: .yaml, .yml, .json, or a .py script printing the pipeline JSON.",
-            show_default=False,
-        ),
-    ],
+    file: PipelineFile,
     namespace: common.Namespace = "default",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Proceed without asking.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan and stop; nothing changes.")
+    ] = False,
     fmt: output.OutputFormat = output.Format.TABLE,
 ) -> None:
-    """Register the pipeline in FILE as a new version if it changed, and make it live.
+    """Plan making the pipeline in FILE live, then, once confirmed, register and deploy it.
 
-    Registering content identical to an existing version creates nothing: that version is made
-    live again, or nothing changes if it is live already.
+    The plan (what changes against the live version) is shown first; 'Up-to-date.' when the file
+    is the live version, and then nothing changes. Without a terminal to ask on, -y is needed to
+    proceed. Content identical to an existing version creates nothing: that version is made live
+    again.
     """
     config = files.read_pipeline(file)
     with common.client(ctx) as api:
+        planned = api.plan_pipeline(namespace, _pipeline_id(file, config), config)
+        if fmt is output.Format.TABLE:
+            for line in planned.get("text", []):
+                output.say(line)
+        if planned.get("action") == "up_to_date" or dry_run:
+            if fmt is not output.Format.TABLE:
+                output.data(planned, fmt)
+            return
+        if not yes:
+            _confirm()
         answer = api.up_pipeline(namespace, config)
     if fmt is output.Format.TABLE:
+        output.say("")
         output.say(describe_up(namespace, answer))
     else:
         output.data(answer, fmt)
+
+
+def _confirm() -> None:
+    """Ask 'Proceed? [y/N]' on the terminal; anything but yes, or no terminal, stops here."""
+    if not sys.stdin.isatty():
+        raise common.Failure(
+            "not deploying: there is no terminal to confirm on",
+            hint="add -y to proceed without asking, or --dry-run to only see the plan",
+        )
+    if not typer.confirm("Proceed?", default=False, err=True):
+        output.say("Nothing changed.")
+        raise typer.Exit(0)
+
+
+def _pipeline_id(file: pathlib.Path, config: dict[str, Any]) -> str:
+    pipeline = config.get("id")
+    if not isinstance(pipeline, str) or not pipeline:
+        raise common.Failure(
+            f"{file}: the pipeline has no 'id'", hint="add one at the top, e.g. 'id: hello'"
+        )
+    return pipeline
 
 
 @app.command()
 @common.handles_errors
 def plan(
     ctx: typer.Context,
-    file: Annotated[
-        pathlib.Path,
-        typer.Argument(
-            help="Pipeline file: .yaml, .yml, .json, or a .py script printing the pipeline JSON.",
-            show_default=False,
-        ),
-    ],
+    file: PipelineFile,
     namespace: common.Namespace = "default",
     fmt: output.OutputFormat = output.Format.TABLE,
 ) -> None:
@@ -89,13 +125,8 @@ def plan(
     they started with.
     """
     config = files.read_pipeline(file)
-    pipeline = config.get("id")
-    if not isinstance(pipeline, str) or not pipeline:
-        raise common.Failure(
-            f"{file}: the pipeline has no 'id'", hint="add one at the top, e.g. 'id: hello'"
-        )
     with common.client(ctx) as api:
-        answer = api.plan_pipeline(namespace, pipeline, config)
+        answer = api.plan_pipeline(namespace, _pipeline_id(file, config), config)
     if fmt is output.Format.TABLE:
         for line in answer.get("text", []):
             output.say(line)

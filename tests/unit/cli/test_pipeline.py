@@ -28,6 +28,29 @@ def up_answer(result: str) -> tuple[int, dict[str, object]]:
     return status, {"pipeline": canned.PIPELINE, "version": canned.VERSION, "result": result}
 
 
+PLAN_TEXT = [
+    "Deploy hello v1 → v2: 0 tasks added, 1 changed, 0 removed",
+    "",
+    "Tasks:",
+    "  ~ fetch",
+    "      image: busybox:stable → busybox:1.36",
+]
+PLAN_ANSWER = {
+    "pipeline": "hello",
+    "action": "upgrade",
+    "from_version": 1,
+    "to_version": 2,
+    "headline": "Deploy hello v1 → v2: 0 tasks added, 1 changed, 0 removed",
+    "text": PLAN_TEXT,
+}
+
+
+def plan_on(api: FakeApi, namespace: str = "default", action: str = "upgrade") -> None:
+    """Make the fake API answer the plan of ``hello`` in ``namespace`` with ``action``."""
+    answer = PLAN_ANSWER if action == "upgrade" else {"action": action, "text": ["Up-to-date."]}
+    api.on("POST", f"/namespaces/{namespace}/pipelines/hello/plan", (200, answer))
+
+
 @pytest.mark.parametrize(
     ("result", "said"),
     [
@@ -35,7 +58,6 @@ def up_answer(result: str) -> tuple[int, dict[str, object]]:
             "created",
             "pipeline 'default/hello': version 1 registered and live (sha256:ab12cd34ef56…)",
         ),
-        ("unchanged", "pipeline 'default/hello': unchanged (version 1 is live)"),
         ("deployed", "pipeline 'default/hello': version 1 is live again"),
     ],
 )
@@ -44,13 +66,58 @@ def test_pipeline_up_yaml_registers_and_says_what_happened(
 ) -> None:
     file = tmp_path / "hello.yaml"
     file.write_text(HELLO_YAML)
+    plan_on(api)
     api.on("POST", UP, up_answer(result))
+
+    done = invoke("pipeline", "up", str(file), "-y")
+
+    assert done.exit_code == 0, done.output
+    assert done.stdout == "\n".join(PLAN_TEXT) + "\n\n" + said + "\n"
+    assert api.bodies("POST", UP) == [{"config": canned.CONFIG}]
+
+
+def test_pipeline_up_of_the_live_version_says_up_to_date_and_changes_nothing(
+    api: FakeApi, invoke: Invoke, tmp_path: pathlib.Path
+) -> None:
+    file = tmp_path / "hello.yaml"
+    file.write_text(HELLO_YAML)
+    plan_on(api, action="up_to_date")
 
     done = invoke("pipeline", "up", str(file))
 
     assert done.exit_code == 0, done.output
-    assert done.stdout == said + "\n"
-    assert api.bodies("POST", UP) == [{"config": canned.CONFIG}]
+    assert done.stdout == "Up-to-date.\n"
+    assert [r.url.path.rsplit("/", 1)[-1] for r in api.requests] == ["plan"]
+
+
+def test_pipeline_up_dry_run_shows_the_plan_and_changes_nothing(
+    api: FakeApi, invoke: Invoke, tmp_path: pathlib.Path
+) -> None:
+    file = tmp_path / "hello.yaml"
+    file.write_text(HELLO_YAML)
+    plan_on(api)
+
+    done = invoke("pipeline", "up", str(file), "--dry-run")
+
+    assert done.exit_code == 0, done.output
+    assert done.stdout == "\n".join(PLAN_TEXT) + "\n"
+    assert api.bodies("POST", UP) == []
+
+
+def test_pipeline_up_without_yes_and_without_a_terminal_changes_nothing(
+    api: FakeApi, invoke: Invoke, tmp_path: pathlib.Path
+) -> None:
+    file = tmp_path / "hello.yaml"
+    file.write_text(HELLO_YAML)
+    plan_on(api)
+
+    done = invoke("pipeline", "up", str(file))
+
+    assert done.exit_code == 1
+    assert done.stdout == "\n".join(PLAN_TEXT) + "\n"
+    assert "no terminal to confirm on" in done.stderr
+    assert "-y" in done.stderr
+    assert api.bodies("POST", UP) == []
 
 
 def test_pipeline_up_json_file_in_another_namespace_prints_the_api_answer(
@@ -59,9 +126,10 @@ def test_pipeline_up_json_file_in_another_namespace_prints_the_api_answer(
     file = tmp_path / "hello.json"
     file.write_text(json.dumps(canned.CONFIG))
     status, body = up_answer("created")
+    plan_on(api, "team")
     api.on("POST", "/namespaces/team/pipelines", (status, body))
 
-    done = invoke("pipeline", "up", str(file), "-n", "team", "-o", "json")
+    done = invoke("pipeline", "up", str(file), "-n", "team", "-o", "json", "-y")
 
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout) == body
@@ -73,13 +141,14 @@ def test_pipeline_up_takes_the_namespace_from_the_environment(
 ) -> None:
     file = tmp_path / "hello.yml"
     file.write_text(HELLO_YAML)
+    plan_on(api, "team")
     api.on("POST", "/namespaces/team/pipelines", up_answer("created"))
     monkeypatch.setenv("HOSTLER_NAMESPACE", "team")
 
-    done = invoke("pipeline", "up", str(file))
+    done = invoke("pipeline", "up", str(file), "-y")
 
     assert done.exit_code == 0, done.output
-    assert done.stdout.startswith("pipeline 'team/hello'")
+    assert done.stdout.splitlines()[-1].startswith("pipeline 'team/hello'")
 
 
 def test_pipeline_up_malformed_yaml_names_line_and_column(
@@ -153,9 +222,10 @@ def test_pipeline_up_python_file_sends_what_the_script_prints(
             """
         )
     )
+    plan_on(api)
     api.on("POST", UP, up_answer("created"))
 
-    done = invoke("pipeline", "up", str(file))
+    done = invoke("pipeline", "up", str(file), "-y")
 
     assert done.exit_code == 0, done.output
     [body] = api.bodies("POST", UP)
@@ -196,9 +266,9 @@ def test_pipeline_up_invalid_pipeline_shows_the_servers_detail_and_field(
     problem = canned.problem(
         422, "invalid_argument", "pipeline 'hello': image must not be empty", field="tasks.0.image"
     )
-    api.on("POST", UP, (422, problem))
+    api.on("POST", f"{UP}/hello/plan", (422, problem))
 
-    done = invoke("pipeline", "up", str(file))
+    done = invoke("pipeline", "up", str(file), "-y")
 
     assert done.exit_code == 1
     assert done.stderr == (
@@ -230,23 +300,6 @@ def test_pipeline_get_unknown_is_an_error(api: FakeApi, invoke: Invoke) -> None:
 
     assert done.exit_code == 1
     assert done.stderr == "error: pipeline 'default/nope': not found\n"
-
-
-PLAN_TEXT = [
-    "Deploy hello v1 → v2: 0 tasks added, 1 changed, 0 removed",
-    "",
-    "Tasks:",
-    "  ~ fetch",
-    "      image: busybox:stable → busybox:1.36",
-]
-PLAN_ANSWER = {
-    "pipeline": "hello",
-    "action": "upgrade",
-    "from_version": 1,
-    "to_version": 2,
-    "headline": "Deploy hello v1 → v2: 0 tasks added, 1 changed, 0 removed",
-    "text": PLAN_TEXT,
-}
 
 
 def test_pipeline_plan_prints_the_servers_plan_and_changes_nothing(
