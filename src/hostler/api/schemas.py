@@ -344,6 +344,24 @@ class PipelineRequest(_In):
     config: ConfigData = pydantic.Field(description="Required. The pipeline configuration.")
 
 
+class UpRequest(PipelineRequest):
+    """Register a pipeline configuration and make it live, as planned."""
+
+    planned_against: int | None = pydantic.Field(
+        default=None,
+        description="Optional. The live version the plan was made against (null: none was live). "
+        "When given and the live version is another one by now, nothing changes and the answer "
+        "is 409: plan again.",
+    )
+
+    @property
+    def expected_live(self) -> pipeline_service.ExpectedLive:
+        """The live version to expect, or ``UNCHECKED`` when the request does not say."""
+        if "planned_against" in self.model_fields_set:
+            return self.planned_against
+        return pipeline_service.UNCHECKED
+
+
 class FieldChange(_Out):
     """One field that a deploy changes; env values are never shown, only ``(set)``/``(changed)``."""
 

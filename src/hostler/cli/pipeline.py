@@ -81,7 +81,7 @@ def up(
             return
         if not yes:
             _confirm()
-        answer = api.up_pipeline(namespace, config)
+        answer = api.up_pipeline(namespace, config, planned_against=planned.get("from_version"))
     if fmt is output.Format.TABLE:
         output.say("")
         output.say(describe_up(namespace, answer))

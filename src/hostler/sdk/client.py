@@ -49,6 +49,9 @@ _CODES_BY_STATUS = {
 P = ParamSpec("P")
 
 
+UNCHECKED = object()
+"""``up_pipeline`` without a plan to check the live version against."""
+
 STABLE_STREAM = 5.0
 """Seconds a followed stream must have been open for its drop to count as a new outage, not as
 one more failure of the current one."""
@@ -222,12 +225,19 @@ class Client:
         result: Json = self._get(self._pipeline(namespace, pipeline))
         return result
 
-    def up_pipeline(self, namespace: str, config: Json) -> Json:
+    def up_pipeline(
+        self, namespace: str, config: Json, *, planned_against: int | object | None = UNCHECKED
+    ) -> Json:
         """Register ``config`` as a version if it is new, and make it live.
 
+        ``planned_against`` is the live version a plan was made against (None: none was live);
+        when given and the live version changed since, the server refuses with a 409 Conflict.
         Returns ``{"pipeline": ..., "version": ..., "result": "created"|"deployed"|"unchanged"}``.
         """
-        result: Json = self._request("POST", self._pipelines(namespace), body={"config": config})
+        body: Json = {"config": config}
+        if planned_against is not UNCHECKED:
+            body["planned_against"] = planned_against
+        result: Json = self._request("POST", self._pipelines(namespace), body=body)
         return result
 
     def plan_pipeline(self, namespace: str, pipeline: str, config: Json) -> Json:

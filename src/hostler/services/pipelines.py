@@ -9,6 +9,7 @@ the deployment history plug in.
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Mapping
 from typing import Any
 
@@ -99,12 +100,35 @@ def plan(
     return Planned(plans.make(config.id, live, target, active_runs=in_flight), digest, registered)
 
 
+class Unchecked(enum.Enum):
+    """The type of ``UNCHECKED``."""
+
+    UNCHECKED = "unchecked"
+
+
+UNCHECKED = Unchecked.UNCHECKED
+"""Deploy whatever the live version is: the caller did not plan against one."""
+
+ExpectedLive = int | Unchecked | None
+"""The live version a deploy was planned against (None: none was live), or ``UNCHECKED``."""
+
+
 def deploy(
-    ctx: Context, namespace: str, pipeline: str, version: int
+    ctx: Context,
+    namespace: str,
+    pipeline: str,
+    version: int,
+    expected_live: ExpectedLive = UNCHECKED,
 ) -> tuple[pipelines.Pipeline, bool]:
-    """Make ``version`` the pipeline's live version; return it and whether anything changed."""
+    """Make ``version`` the pipeline's live version; return it and whether anything changed.
+
+    With ``expected_live`` (the live version a plan was made against, None for none), a live
+    version that changed since is a Conflict; the write itself is compare-and-set, so of two
+    deploys planned against the same live version exactly one succeeds.
+    """
     target = ctx.store.get_version(namespace, pipeline, version)
     current = ctx.store.get_pipeline(namespace, pipeline)
+    _check_live(current, expected_live)
     if current.live_version == target.version:
         return current, False
     updated = dataclasses.replace(
@@ -116,11 +140,43 @@ def deploy(
     return ctx.store.update_pipeline(updated, current.revision), True
 
 
-def up(ctx: Context, namespace: str, data: Mapping[str, Any]) -> Registered:
-    """Register ``data`` as a version of its pipeline and make it live."""
+def up(
+    ctx: Context,
+    namespace: str,
+    data: Mapping[str, Any],
+    expected_live: ExpectedLive = UNCHECKED,
+) -> Registered:
+    """Register ``data`` as a version of its pipeline and make it live.
+
+    With ``expected_live``, the live version is checked before anything is registered too.
+    """
+    if expected_live is not UNCHECKED:
+        config = _parse(ctx, namespace, data, None)
+        try:
+            _check_live(ctx.store.get_pipeline(namespace, config.id), expected_live)
+        except errors.NotFound:
+            _check_live(None, expected_live)
     version, created = register(ctx, namespace, data)
-    pipeline, deployed = deploy(ctx, namespace, version.pipeline, version.version)
+    pipeline, deployed = deploy(ctx, namespace, version.pipeline, version.version, expected_live)
     return Registered(pipeline, version, created, deployed)
+
+
+def _check_live(current: pipelines.Pipeline | None, expected_live: ExpectedLive) -> None:
+    """Raise Conflict when the live version is not the one the caller planned against."""
+    if expected_live is UNCHECKED:
+        return
+    live = current.live_version if current is not None else None
+    if live != expected_live:
+        name = f"pipeline '{current.ref}'" if current is not None else "pipeline"
+        raise errors.Conflict(
+            f"{name}: the live version is {_v(live)} now, not {_v(expected_live)} as planned",
+            field="planned_against",
+            hint="someone deployed meanwhile: plan again and review the new plan",
+        )
+
+
+def _v(version: int | None) -> str:
+    return "none" if version is None else f"v{version}"
 
 
 def get(ctx: Context, namespace: str, pipeline: str) -> pipelines.Pipeline:

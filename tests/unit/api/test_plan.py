@@ -91,3 +91,39 @@ def test_an_invalid_configuration_is_refused_naming_the_field(
     bad["tasks"][1]["depends_on"] = {"nowhere": "success"}
     response = client.post(PLAN, json={"config": bad})
     assert_problem(response, 422, "invalid_argument", field="tasks[1].depends_on.nowhere")
+
+
+def up(client: testclient.TestClient, config: dict[str, Any], **extra: Any) -> Any:
+    return client.post(PIPELINES, json={"config": config, **extra})
+
+
+def test_of_two_deploys_planned_against_the_same_live_version_exactly_one_succeeds(
+    client: testclient.TestClient, hello: dict[str, Any]
+) -> None:
+    mine, theirs = pipeline(parallelism=2), pipeline(parallelism=3)
+    assert plan(client, mine)["from_version"] == plan(client, theirs)["from_version"] == 1
+
+    first = up(client, mine, planned_against=1)
+    second = up(client, theirs, planned_against=1)
+
+    assert first.status_code == 201, first.text
+    body = assert_problem(second, 409, "conflict", field="planned_against")
+    assert "the live version is v2 now, not v1 as planned" in body["detail"]
+    assert "plan again" in body["hint"]
+    assert client.get(f"{PIPELINES}/hello").json()["live_version"] == 2
+    # Refused before anything was written: no version for the losing configuration.
+    versions = client.get(f"{PIPELINES}/hello/versions").json()["items"]
+    assert [v["version"] for v in versions] == [2, 1]
+
+
+def test_a_first_deploy_planned_against_nothing_live_is_refused_once_something_is(
+    client: testclient.TestClient, hello: dict[str, Any]
+) -> None:
+    response = up(client, pipeline(parallelism=5), planned_against=None)
+    assert_problem(response, 409, "conflict", field="planned_against")
+
+
+def test_a_deploy_without_a_plan_is_not_checked(
+    client: testclient.TestClient, hello: dict[str, Any]
+) -> None:
+    assert up(client, pipeline(parallelism=5)).status_code == 201

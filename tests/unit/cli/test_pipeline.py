@@ -73,7 +73,8 @@ def test_pipeline_up_yaml_registers_and_says_what_happened(
 
     assert done.exit_code == 0, done.output
     assert done.stdout == "\n".join(PLAN_TEXT) + "\n\n" + said + "\n"
-    assert api.bodies("POST", UP) == [{"config": canned.CONFIG}]
+    # The deploy says which live version it was planned against, so a change meanwhile fails it.
+    assert api.bodies("POST", UP) == [{"config": canned.CONFIG, "planned_against": 1}]
 
 
 def test_pipeline_up_of_the_live_version_says_up_to_date_and_changes_nothing(
@@ -133,7 +134,9 @@ def test_pipeline_up_json_file_in_another_namespace_prints_the_api_answer(
 
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout) == body
-    assert api.bodies("POST", "/namespaces/team/pipelines") == [{"config": canned.CONFIG}]
+    assert api.bodies("POST", "/namespaces/team/pipelines") == [
+        {"config": canned.CONFIG, "planned_against": 1}
+    ]
 
 
 def test_pipeline_up_takes_the_namespace_from_the_environment(

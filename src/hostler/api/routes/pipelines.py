@@ -13,6 +13,7 @@ router = fastapi.APIRouter(tags=["pipelines"])
 
 _BODY = limits.JSONBody(schemas.PipelineRequest, "max_pipeline_bytes")
 Body = Annotated[schemas.PipelineRequest, fastapi.Depends(_BODY)]
+_UP_BODY = limits.JSONBody(schemas.UpRequest, "max_pipeline_bytes")
 Version = Annotated[int, fastapi.Path(description="The version number, from 1.")]
 
 
@@ -39,13 +40,17 @@ def list_pipelines(
         **errors.responses(404, 409, 413),
     },
     response_description="A new version was created and made live.",
-    openapi_extra=_BODY.openapi,
+    openapi_extra=_UP_BODY.openapi,
 )
 def up_pipeline(
-    ctx: deps.ContextDep, namespace: deps.Namespace, body: Body, response: fastapi.Response
+    ctx: deps.ContextDep,
+    namespace: deps.Namespace,
+    body: Annotated[schemas.UpRequest, fastapi.Depends(_UP_BODY)],
+    response: fastapi.Response,
 ) -> schemas.PipelineResult:
-    """Register the configuration as a version of its pipeline and make that version live."""
-    done = pipelines.up(ctx, namespace, body.config)
+    """Register the configuration as a version of its pipeline and make that version live
+    (409 when ``planned_against`` is given and the live version changed since)."""
+    done = pipelines.up(ctx, namespace, body.config, expected_live=body.expected_live)
     if not done.created:
         response.status_code = 200
     result = "created" if done.created else "deployed" if done.deployed else "unchanged"
