@@ -12,7 +12,7 @@ import enum
 from collections.abc import Iterable
 from typing import Any
 
-from hostler.core import machine, reasons
+from hostler.core import errors, machine, reasons
 
 
 class State(enum.StrEnum):
@@ -142,3 +142,20 @@ def latest_attempts(executions: Iterable[Execution]) -> dict[str, Execution]:
         if current is None or execution.attempt > current.attempt:
             latest[execution.task] = execution
     return latest
+
+
+def check_of_pipeline(namespace: str, pipeline: str, executions: Iterable[Execution]) -> None:
+    """Raise InvalidArgument unless every execution belongs to the pipeline, each attempt once."""
+    seen: set[tuple[str, int]] = set()
+    for execution in executions:
+        if (execution.namespace, execution.pipeline) != (namespace, pipeline):
+            raise errors.InvalidArgument(
+                f"task '{execution.task}': belongs to pipeline '{execution.namespace}/"
+                f"{execution.pipeline}', not '{namespace}/{pipeline}'",
+                field="task",
+            )
+        if (execution.task, execution.attempt) in seen:
+            raise errors.InvalidArgument(
+                f"task '{execution.task}' (attempt {execution.attempt}): given twice", field="task"
+            )
+        seen.add((execution.task, execution.attempt))

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from hostler.core import errors, events, namespaces, pipelines, runs, tasks
+from hostler.core import events, namespaces, pipelines, runs, tasks
 from hostler.storage import database, tables
 from hostler.storage import events as event_rows
 from hostler.storage import executions as execution_rows
@@ -121,7 +121,7 @@ class Store:
         self, run: runs.Run, executions: Sequence[tasks.Execution]
     ) -> tuple[runs.Run, list[tasks.Execution]]:
         """Store a new run with its task executions, giving it the pipeline's next run id."""
-        _check_executions(run, executions)
+        tasks.check_of_pipeline(run.namespace, run.pipeline, executions)
         with self._write() as connection:
             stored = run_rows.create(connection, run)
             created = execution_rows.create(connection, stored.id, executions)
@@ -197,7 +197,7 @@ class Store:
         self, run: runs.Run, expected_revision: int, executions: Sequence[tasks.Execution]
     ) -> tuple[runs.Run, list[tasks.Execution]]:
         """Write ``run`` with compare-and-set and add new attempts of its tasks, together."""
-        _check_executions(run, executions)
+        tasks.check_of_pipeline(run.namespace, run.pipeline, executions)
         with self._write() as connection:
             execution_rows.check_new(connection, executions)
             before, after = run_rows.update(connection, run, expected_revision)
@@ -235,19 +235,3 @@ class Store:
 def _now() -> datetime.datetime:
     """Return the time an event is recorded at."""
     return datetime.datetime.now(datetime.UTC)
-
-
-def _check_executions(run: runs.Run, executions: Sequence[tasks.Execution]) -> None:
-    seen: set[tuple[str, int]] = set()
-    for execution in executions:
-        if (execution.namespace, execution.pipeline) != (run.namespace, run.pipeline):
-            raise errors.InvalidArgument(
-                f"task '{execution.task}': belongs to pipeline '{execution.namespace}/"
-                f"{execution.pipeline}', not '{run.namespace}/{run.pipeline}'",
-                field="task",
-            )
-        if (execution.task, execution.attempt) in seen:
-            raise errors.InvalidArgument(
-                f"task '{execution.task}' (attempt {execution.attempt}): given twice", field="task"
-            )
-        seen.add((execution.task, execution.attempt))

@@ -208,7 +208,7 @@ class MemoryStore:
         self, run: runs.Run, executions: Sequence[tasks.Execution]
     ) -> tuple[runs.Run, list[tasks.Execution]]:
         """Store a new run with its task executions, giving it the pipeline's next run id."""
-        _check_executions(run, executions)
+        tasks.check_of_pipeline(run.namespace, run.pipeline, executions)
         with self._lock:
             key = (run.namespace, run.pipeline)
             if run.version not in self._versions.get(key, {}):
@@ -296,7 +296,7 @@ class MemoryStore:
         self, run: runs.Run, expected_revision: int, executions: Sequence[tasks.Execution]
     ) -> tuple[runs.Run, list[tasks.Execution]]:
         """Write ``run`` with compare-and-set and add new attempts of its tasks, together."""
-        _check_executions(run, executions)
+        tasks.check_of_pipeline(run.namespace, run.pipeline, executions)
         with self._lock:
             self._get_run(run.namespace, run.pipeline, run.id)
             added = [_execution_times(e).evolve(run=run.id, revision=1) for e in executions]
@@ -581,19 +581,3 @@ def _execution_key(e: tasks.Execution) -> _ExecutionKey:
 def _name(namespace: str, pipeline: str, run: int, task: str, attempt: int | None) -> str:
     name = f"task '{namespace}/{pipeline}#{run}/{task}'"
     return name if attempt is None else f"{name} (attempt {attempt})"
-
-
-def _check_executions(run: runs.Run, executions: Sequence[tasks.Execution]) -> None:
-    seen: set[tuple[str, int]] = set()
-    for execution in executions:
-        if (execution.namespace, execution.pipeline) != (run.namespace, run.pipeline):
-            raise errors.InvalidArgument(
-                f"task '{execution.task}': belongs to pipeline '{execution.namespace}/"
-                f"{execution.pipeline}', not '{run.namespace}/{run.pipeline}'",
-                field="task",
-            )
-        if (execution.task, execution.attempt) in seen:
-            raise errors.InvalidArgument(
-                f"task '{execution.task}' (attempt {execution.attempt}): given twice", field="task"
-            )
-        seen.add((execution.task, execution.attempt))
