@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import sys
 import time
 from collections.abc import Callable
 from typing import Annotated, Any, ParamSpec, TypeVar
@@ -95,6 +96,20 @@ def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
         raise typer.Exit(1)
 
     return wrapper
+
+
+def confirm(question: str, *, refused: str, hint: str, declined: str) -> bool:
+    """Ask ``question`` (default no) on the terminal; True to go on.
+
+    Without a terminal nobody can answer, so the command fails with ``refused`` and ``hint``; a
+    person who declines is told ``declined``.
+    """
+    if not sys.stdin.isatty():
+        raise Failure(refused, hint=hint)
+    if typer.confirm(question, default=False, err=True):
+        return True
+    output.say(declined)
+    return False
 
 
 def parse_variables(values: list[str] | None) -> dict[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pathlib
-import sys
 from typing import Annotated, Any
 
 import typer
@@ -79,26 +78,19 @@ def up(
             if fmt is not output.Format.TABLE:
                 output.data(planned, fmt)
             return
-        if not yes:
-            _confirm()
+        if not yes and not common.confirm(
+            "Proceed?",
+            refused="not deploying: there is no terminal to confirm on",
+            hint="add -y to proceed without asking, or --dry-run to only see the plan",
+            declined="Nothing changed.",
+        ):
+            return
         answer = api.up_pipeline(namespace, config, planned_against=planned.get("from_version"))
     if fmt is output.Format.TABLE:
         output.say("")
         output.say(describe_up(namespace, answer))
     else:
         output.data(answer, fmt)
-
-
-def _confirm() -> None:
-    """Ask 'Proceed? [y/N]' on the terminal; anything but yes, or no terminal, stops here."""
-    if not sys.stdin.isatty():
-        raise common.Failure(
-            "not deploying: there is no terminal to confirm on",
-            hint="add -y to proceed without asking, or --dry-run to only see the plan",
-        )
-    if not typer.confirm("Proceed?", default=False, err=True):
-        output.say("Nothing changed.")
-        raise typer.Exit(0)
 
 
 def _pipeline_id(file: pathlib.Path, config: dict[str, Any]) -> str:

@@ -3,7 +3,6 @@ delete a run's logs."""
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Any
 
 import typer
@@ -268,15 +267,13 @@ def delete_logs(
 ) -> None:
     """Delete the task logs of a complete run; the run, its tasks and their outcomes stay."""
     name = f"run '{namespace}/{pipeline}#{run}'"
-    if not yes:
-        if not sys.stdin.isatty():
-            raise common.Failure(
-                f"{name}: not deleting its logs without confirmation",
-                hint="add --yes to delete them without asking",
-            )
-        if not typer.confirm(f"Delete the task logs of {name}?", default=False):
-            output.say("Nothing deleted.")
-            return
+    if not yes and not common.confirm(
+        f"Delete the task logs of {name}?",
+        refused=f"{name}: not deleting its logs without confirmation",
+        hint="add --yes to delete them without asking",
+        declined="Nothing deleted.",
+    ):
+        return
     with common.client(ctx) as api:
         answer = api.delete_run_logs(namespace, pipeline, run)
     if fmt is not output.Format.TABLE:

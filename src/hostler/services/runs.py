@@ -4,12 +4,15 @@ its logs."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
 from hostler.core import dag, errors, identifiers, runs, tasks
 from hostler.core.pipelines import Config
 from hostler.services import pages, pipelines
 from hostler.services.context import Context
+
+T = TypeVar("T")
 
 MAX_VARIABLES = 100
 MAX_VARIABLE_BYTES = 32 * 1024
@@ -121,20 +124,27 @@ def cancel(ctx: Context, namespace: str, pipeline: str, run: int) -> Cancelled:
 
     Cancelling a run that is complete, or already being cancelled, changes nothing.
     """
-    for _ in range(10):
+
+    def once() -> Cancelled:
         current = ctx.store.get_run(namespace, pipeline, run)
         if current.state is runs.State.COMPLETE or current.cancel_requested:
             return Cancelled(current, changed=False)
-        try:
-            updated = ctx.store.update_run(current.evolve(cancel_requested=True), current.revision)
-        except errors.Conflict:
-            continue
+        updated = ctx.store.update_run(current.evolve(cancel_requested=True), current.revision)
         ctx.wake()
         return Cancelled(updated, changed=True)
-    raise errors.Conflict(
-        f"run '{namespace}/{pipeline}#{run}': changing too fast to cancel",
-        hint="try again in a moment",
-    )
+
+    return _until_written(once, f"run '{namespace}/{pipeline}#{run}'", "cancel")
+
+
+def _until_written(attempt: Callable[[], T], subject: str, doing: str) -> T:
+    """Run ``attempt`` (read, decide, compare-and-set) again while it loses to another writer,
+    such as the engine moving the run meanwhile; a Conflict after ten tries."""
+    for _ in range(10):
+        try:
+            return attempt()
+        except errors.Conflict:
+            continue
+    raise errors.Conflict(f"{subject}: changing too fast to {doing}", hint="try again in a moment")
 
 
 RETRYABLE = (tasks.Status.FAILED, tasks.Status.LOST, tasks.Status.CANCELLED)
@@ -156,14 +166,10 @@ def retry(ctx: Context, namespace: str, pipeline: str, run: int, task: str) -> R
     earlier attempts stay in the run's timeline. A complete run is reopened: it is pending again,
     starts when its pipeline's parallelism allows, and ends again when the new attempts do.
     """
-    for _ in range(10):
-        try:
-            return _retry_once(ctx, namespace, pipeline, run, task)
-        except errors.Conflict:
-            continue  # the engine moved the run meanwhile: look again
-    raise errors.Conflict(
-        f"run '{namespace}/{pipeline}#{run}': changing too fast to retry a task",
-        hint="try again in a moment",
+    return _until_written(
+        lambda: _retry_once(ctx, namespace, pipeline, run, task),
+        f"run '{namespace}/{pipeline}#{run}'",
+        "retry a task",
     )
 
 
@@ -254,14 +260,11 @@ def delete_logs(ctx: Context, namespace: str, pipeline: str, run: int) -> LogsDe
     for execution in ctx.store.list_executions(namespace, pipeline, run):
         ctx.logs.delete(execution.log_key)
     now = ctx.clock()
-    for _ in range(10):
-        try:
-            return LogsDeleted(
-                ctx.store.update_run(current.evolve(logs_deleted=now), current.revision), True
-            )
-        except errors.Conflict:
-            current = ctx.store.get_run(namespace, pipeline, run)
-    raise errors.Conflict(
-        f"run '{current.ref}': changing too fast to record its logs deleted",
-        hint="try again in a moment",
-    )
+
+    def record() -> LogsDeleted:
+        latest = ctx.store.get_run(namespace, pipeline, run)
+        return LogsDeleted(
+            ctx.store.update_run(latest.evolve(logs_deleted=now), latest.revision), True
+        )
+
+    return _until_written(record, f"run '{current.ref}'", "record its logs deleted")
