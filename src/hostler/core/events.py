@@ -5,7 +5,8 @@ the next id of one increasing sequence that never reuses an id. A reader that re
 it saw can therefore ask for "everything after it" and miss nothing, see nothing twice.
 
 Kinds are stable strings, safe to match on in scripts: ``namespace.created``, ``version.created``,
-``pipeline.deployed`` (the live version changed), ``run.created``, ``run.<state>`` for each later
+``pipeline.deployed`` (the live version changed), ``pipeline.canary`` (a canary began, was
+promoted or was aborted), ``run.created``, ``run.<state>`` for each later
 change of a run's state or status, and ``task.<state>`` for each change of a task execution's
 state or status. A run's creation is one ``run.created``; its task executions, created with it in
 ``waiting``, add no event of their own. A later attempt of a task (a retry) is one
@@ -18,11 +19,12 @@ import dataclasses
 import datetime
 from collections.abc import Iterable, Mapping
 
-from hostler.core import errors, namespaces, pipelines, reasons, runs, tasks
+from hostler.core import deployments, errors, namespaces, pipelines, reasons, runs, tasks
 
 NAMESPACE_CREATED = "namespace.created"
 VERSION_CREATED = "version.created"
 PIPELINE_DEPLOYED = "pipeline.deployed"
+PIPELINE_CANARY = "pipeline.canary"
 RUN_CREATED = "run.created"
 TASK_RETRIED = "task.retried"
 
@@ -41,6 +43,7 @@ KINDS: tuple[str, ...] = (
     NAMESPACE_CREATED,
     VERSION_CREATED,
     PIPELINE_DEPLOYED,
+    PIPELINE_CANARY,
     RUN_CREATED,
     *(run_kind(s) for s in runs.State),
     TASK_RETRIED,
@@ -79,7 +82,8 @@ class Event:
     """What changed, as JSON values. State changes: ``state``, ``status``, ``reason``
     (``{"kind", "description"}`` or None) and ``previous_state`` (None for ``run.created``);
     ``version.created``: ``version`` and ``digest``; ``pipeline.deployed``: ``from`` (None when
-    no version was live) and ``to``."""
+    no version was live) and ``to``; ``pipeline.canary``: ``deployment``, ``state`` (``canary``,
+    ``promoted`` or ``aborted``), ``version`` (the candidate), ``percent`` and ``reason``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,6 +178,27 @@ def pipeline_deployed(
         after.namespace,
         after.id,
         data={"from": before, "to": after.live_version},
+    )
+
+
+def canary_changed(deployment: deployments.Deployment, time: datetime.datetime) -> Event | None:
+    """Return the event of a canary deployment saved in its new state, or None for a deployment
+    that is not a canary."""
+    if deployment.kind is not deployments.Kind.CANARY:
+        return None
+    return Event(
+        0,
+        time,
+        PIPELINE_CANARY,
+        deployment.namespace,
+        deployment.pipeline,
+        data={
+            "deployment": deployment.id,
+            "state": deployment.state.value,
+            "version": deployment.to_version,
+            "percent": deployment.percent,
+            "reason": deployment.reason,
+        },
     )
 
 

@@ -170,7 +170,10 @@ def digest(config: Config) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Pipeline:
-    """A named pipeline in a namespace; ``live_version`` is the version new runs start from."""
+    """A named pipeline in a namespace; ``live_version`` is the version new runs start from.
+
+    ``canary`` is the id of the deployment whose canary takes a share of new runs, if one does.
+    """
 
     namespace: str
     id: str
@@ -179,6 +182,7 @@ class Pipeline:
     created: datetime.datetime
     updated: datetime.datetime
     revision: int = 1
+    canary: int | None = None
 
     @property
     def ref(self) -> str:

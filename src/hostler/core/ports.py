@@ -11,9 +11,9 @@ import dataclasses
 import datetime
 import enum
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
-from hostler.core import events, namespaces, pipelines, runs, tasks
+from hostler.core import deployments, events, history, namespaces, pipelines, runs, tasks
 
 # --------------------------------------------------------------------------------------------
 # Schedulers: where task containers run.
@@ -295,6 +295,55 @@ class Store(Protocol):
         """Write ``pipeline`` (description, live version) with compare-and-set."""
         ...
 
+    # deployments, newest first; the pipeline row and its deployment change together
+    def save_deployment(
+        self,
+        pipeline: pipelines.Pipeline,
+        expected_revision: int,
+        deployment: deployments.Deployment,
+    ) -> tuple[pipelines.Pipeline, deployments.Deployment]:
+        """Write ``pipeline`` (description, live version) with compare-and-set and, in the same
+        transaction, ``deployment``: inserted when its ``id`` is 0 (given the pipeline's next
+        deployment id and, as ``first_run``, the id the pipeline's next run will have), replaced
+        otherwise.
+
+        The pipeline's ``canary`` follows the deployment: its id while it is in state ``canary``,
+        None once it leaves that state; ``pipeline.canary`` is ignored. A Conflict on the pipeline
+        writes nothing. Appends the event of a live version that changes.
+        """
+        ...
+
+    def get_deployment(
+        self, namespace: str, pipeline: str, deployment: int
+    ) -> deployments.Deployment:
+        """Return one deployment of a pipeline."""
+        ...
+
+    def list_deployments(
+        self, namespace: str, pipeline: str, after: int | None, limit: int
+    ) -> list[deployments.Deployment]:
+        """Return the pipeline's deployments, newest first (``after`` is a deployment id)."""
+        ...
+
+    def list_canaries(self, limit: int) -> list[deployments.Deployment]:
+        """Return the deployments in state ``canary`` across all pipelines, oldest first."""
+        ...
+
+    def route_run(self, namespace: str, pipeline: str) -> tuple[int, runs.Route]:
+        """Return the version a new run of the pipeline takes and why, counting it as routed.
+
+        The live version, unless a canary routes this run to its candidate (see
+        ``deployments.routes_to_candidate``). FailedPrecondition when no version is live.
+        """
+        ...
+
+    def tally_runs(
+        self, namespace: str, pipeline: str, first_run: int, last_run: int | None
+    ) -> list[deployments.Tally]:
+        """Count the runs with ids from ``first_run`` to ``last_run`` (None: the newest) by
+        version, in version order."""
+        ...
+
     # runs and task executions
     def create_run(
         self, run: runs.Run, executions: Sequence[tasks.Execution]
@@ -316,8 +365,10 @@ class Store(Protocol):
         after: int | None,
         limit: int,
         states: Sequence[runs.State] = (),
+        version: int | None = None,
     ) -> list[runs.Run]:
-        """Return the pipeline's runs, newest first, optionally only in ``states``."""
+        """Return the pipeline's runs, newest first, optionally only in ``states`` or of one
+        ``version``."""
         ...
 
     def list_active_runs(self, limit: int) -> list[runs.Run]:
@@ -376,8 +427,9 @@ class Store(Protocol):
     # events: the append-only log of changes, ordered by id
     #
     # The write methods append events themselves, in the transaction of their change: one per
-    # ``create_namespace`` and ``create_version``, one per ``update_pipeline`` that changes the
-    # live version, one per ``create_run`` (none for its task executions), and one per
+    # ``create_namespace`` and ``create_version``, one per ``update_pipeline`` and
+    # ``save_deployment`` that changes the live version, one more per ``save_deployment`` of a
+    # canary, one per ``create_run`` (none for its task executions), and one per
     # ``update_run`` and ``update_execution`` that changes the state or the status. A write that
     # fails or raises ``Conflict`` appends none. Ids increase and are never reused, even after
     # ``delete_events``; an event is visible only once the change it records is.
@@ -389,6 +441,49 @@ class Store(Protocol):
 
     def delete_events(self, before: datetime.datetime) -> int:
         """Delete the events recorded before ``before`` (retention); return how many."""
+        ...
+
+    # audit history, newest first
+    #
+    # Written around operations, not inside their transactions: a record is started before the
+    # operation and finished after it, so that one left unfinished shows a crash in between.
+    def start_history(self, record: history.Record) -> history.Record:
+        """Store ``record`` (its ``id`` ignored) and return it with the id it was given."""
+        ...
+
+    def finish_history(
+        self,
+        record: int,
+        finished: datetime.datetime,
+        outcome: history.Outcome,
+        detail: Mapping[str, Any],
+        error: str | None,
+    ) -> None:
+        """Finish a started record; NotFound when there is none, FailedPrecondition when it has
+        finished already."""
+        ...
+
+    def list_history(
+        self, selected: history.Filter, after: int | None, limit: int
+    ) -> list[history.Record]:
+        """Return the records that pass ``selected``, newest first (``after`` is a record id)."""
+        ...
+
+    def abandon_history(self, instance: str, finished: datetime.datetime) -> int:
+        """Mark ``incomplete`` the unfinished records of server ``instance``, which is starting
+        again; return how many."""
+        ...
+
+    # locks: named, held by one holder until released or expired
+    def acquire_lock(
+        self, name: str, holder: str, now: datetime.datetime, expires: datetime.datetime
+    ) -> str | None:
+        """Take the lock ``name`` for ``holder`` until ``expires`` unless someone else holds it
+        unexpired; return None when taken, else the current holder."""
+        ...
+
+    def release_lock(self, name: str, holder: str) -> None:
+        """Release the lock ``name`` if ``holder`` holds it; nothing otherwise."""
         ...
 
     def close(self) -> None:

@@ -31,6 +31,13 @@ class Status(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class Route(enum.StrEnum):
+    """Why a run has its version: the live one, or the candidate of a canary."""
+
+    LIVE = "live"
+    CANARY = "canary"
+
+
 class Event(enum.StrEnum):
     """What can happen to a run."""
 
@@ -80,6 +87,7 @@ class Run:
     cancel_requested: bool = False
     logs_deleted: datetime.datetime | None = None
     """When the task logs of the run were deleted (retention or on request); None: kept."""
+    route: Route = Route.LIVE
     revision: int = 1
 
     @property

@@ -29,6 +29,7 @@ def to_pipeline(row: sa.Row[Any]) -> pipelines.Pipeline:
         created=row.created,
         updated=row.updated,
         revision=row.revision,
+        canary=row.canary,
     )
 
 
@@ -92,9 +93,14 @@ def list_(
 
 
 def update(
-    connection: sa.Connection, pipeline: pipelines.Pipeline, expected_revision: int
+    connection: sa.Connection,
+    pipeline: pipelines.Pipeline,
+    expected_revision: int,
+    *,
+    with_canary: bool = False,
 ) -> tuple[int | None, pipelines.Pipeline]:
-    """Write the pipeline's description, live version and update time with compare-and-set.
+    """Write the pipeline's description, live version and update time with compare-and-set, and
+    its canary too when ``with_canary``.
 
     Returns the live version the pipeline had, and the pipeline as stored now, so that the caller
     can record what changed.
@@ -102,15 +108,17 @@ def update(
     key = _key(pipeline.namespace, pipeline.id)
     before = connection.execute(sa.select(_P.c.live_version, _P.c.revision).where(key)).first()
     if before is not None and before.revision == expected_revision:
+        values: dict[str, Any] = {
+            "description": pipeline.description,
+            "live_version": pipeline.live_version,
+            "updated": pipeline.updated,
+        }
+        if with_canary:
+            values["canary"] = pipeline.canary
         row = connection.execute(
             _P.update()
             .where(key, _P.c.revision == expected_revision)
-            .values(
-                description=pipeline.description,
-                live_version=pipeline.live_version,
-                updated=pipeline.updated,
-                revision=_P.c.revision + 1,
-            )
+            .values(**values, revision=_P.c.revision + 1)
             .returning(*_P.c)
         ).first()
         if row is not None:

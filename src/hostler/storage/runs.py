@@ -72,12 +72,13 @@ def to_run(row: sa.Row[Any]) -> runs.Run:
         ended=row.ended,
         cancel_requested=row.cancel_requested,
         logs_deleted=row.logs_deleted,
+        route=runs.Route(row.route),
         revision=row.revision,
     )
 
 
 def _mutable(run: runs.Run) -> dict[str, Any]:
-    """Return the column values an update may change (not the key, version, trigger, ...)."""
+    """Return the column values an update may change (not the key, version, route, ...)."""
     return {
         "state": run.state.value,
         "status": run.status.value,
@@ -136,6 +137,7 @@ def create(connection: sa.Connection, run: runs.Run) -> runs.Run:
             variables=json.dumps(stored.variables, sort_keys=True),
             trigger=stored.trigger,
             created=stored.created,
+            route=stored.route.value,
             revision=stored.revision,
             **_mutable(stored),
         )
@@ -158,8 +160,10 @@ def list_(
     after: int | None,
     limit: int,
     states: Sequence[runs.State] = (),
+    version: int | None = None,
 ) -> list[runs.Run]:
-    """Return at most ``limit`` of the pipeline's runs, newest first, older than ``after``."""
+    """Return at most ``limit`` of the pipeline's runs, newest first, older than ``after``, only
+    those in ``states`` (when given) and of ``version`` (when not None)."""
     query = (
         sa.select(_R)
         .where(_R.c.namespace == namespace, _R.c.pipeline == pipeline)
@@ -170,6 +174,8 @@ def list_(
         query = query.where(_R.c.id < after)
     if states:
         query = query.where(_R.c.state.in_([state.value for state in states]))
+    if version is not None:
+        query = query.where(_R.c.version == version)
     found = [to_run(row) for row in connection.execute(query)]
     if not found:
         pipelines.require(connection, namespace, pipeline)

@@ -5,22 +5,28 @@ write lock up front. Compare-and-set updates are ``UPDATE ... WHERE revision = :
 RETURNING *`` statements, after a read by primary key of the state and status they replace.
 
 Every write that changes something worth knowing appends its event (``hostler.core.events``) in
-its own transaction: a namespace or version created, a live version changed, a run created, a new
-state or status of a run or task execution. A write that fails, or loses its compare-and-set,
-appends nothing; an update that changes neither state nor status appends nothing either.
+its own transaction: a namespace or version created, a live version changed (by an update of the
+pipeline or a deployment), a run created, a new state or status of a run or task execution. A
+write that fails, or loses its compare-and-set, appends nothing; an update that changes neither
+state nor status appends nothing either. The audit history and the locks are written in
+transactions of their own, apart from the operations they guard.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
-from hostler.core import events, namespaces, pipelines, runs, tasks
+from hostler.core import deployments, events, history, namespaces, pipelines, runs, tasks
 from hostler.storage import database, tables
+from hostler.storage import deployments as deployment_rows
 from hostler.storage import events as event_rows
 from hostler.storage import executions as execution_rows
+from hostler.storage import history as history_rows
+from hostler.storage import locks as lock_rows
 from hostler.storage import namespaces as namespace_rows
 from hostler.storage import pipelines as pipeline_rows
 from hostler.storage import runs as run_rows
@@ -115,6 +121,61 @@ class Store:
             event_rows.append(connection, events.pipeline_deployed(before, after, _now()))
             return after
 
+    # deployments --------------------------------------------------------------------------
+
+    def save_deployment(
+        self,
+        pipeline: pipelines.Pipeline,
+        expected_revision: int,
+        deployment: deployments.Deployment,
+    ) -> tuple[pipelines.Pipeline, deployments.Deployment]:
+        """Write ``pipeline`` with compare-and-set and insert (``id`` 0) or replace
+        ``deployment``, together; the pipeline's canary follows the deployment's state.
+
+        A new deployment gets the pipeline's next deployment id, its next run id as
+        ``first_run`` and a ``routed`` count of 0; a replaced one keeps its ``first_run`` and
+        ``routed``. InvalidArgument for a deployment of another pipeline.
+        """
+        with self._write() as connection:
+            before, after, saved = deployment_rows.save(
+                connection, pipeline, expected_revision, deployment
+            )
+            event_rows.append(connection, events.pipeline_deployed(before, after, _now()))
+            event_rows.append(connection, events.canary_changed(saved, _now()))
+            return after, saved
+
+    def get_deployment(
+        self, namespace: str, pipeline: str, deployment: int
+    ) -> deployments.Deployment:
+        """Return one deployment; ``NotFound`` names the namespace or pipeline if missing."""
+        with self._read() as connection:
+            return deployment_rows.get(connection, namespace, pipeline, deployment)
+
+    def list_deployments(
+        self, namespace: str, pipeline: str, after: int | None, limit: int
+    ) -> list[deployments.Deployment]:
+        """Return the pipeline's deployments, newest first (``after`` is a deployment id)."""
+        with self._read() as connection:
+            return deployment_rows.list_(connection, namespace, pipeline, after, limit)
+
+    def list_canaries(self, limit: int) -> list[deployments.Deployment]:
+        """Return the deployments in state ``canary`` across all pipelines, oldest first."""
+        with self._read() as connection:
+            return deployment_rows.list_canaries(connection, limit)
+
+    def route_run(self, namespace: str, pipeline: str) -> tuple[int, runs.Route]:
+        """Return the version a new run of the pipeline takes and why, counting it as routed."""
+        with self._write() as connection:
+            return deployment_rows.route(connection, namespace, pipeline)
+
+    def tally_runs(
+        self, namespace: str, pipeline: str, first_run: int, last_run: int | None
+    ) -> list[deployments.Tally]:
+        """Count the runs with ids from ``first_run`` to ``last_run`` (None: the newest) by
+        version, in version order."""
+        with self._read() as connection:
+            return deployment_rows.tally(connection, namespace, pipeline, first_run, last_run)
+
     # runs and task executions -------------------------------------------------------------
 
     def create_run(
@@ -140,10 +201,12 @@ class Store:
         after: int | None,
         limit: int,
         states: Sequence[runs.State] = (),
+        version: int | None = None,
     ) -> list[runs.Run]:
-        """Return the pipeline's runs, newest first, optionally only in ``states``."""
+        """Return the pipeline's runs, newest first, optionally only in ``states`` or of one
+        ``version``."""
         with self._read() as connection:
-            return run_rows.list_(connection, namespace, pipeline, after, limit, states)
+            return run_rows.list_(connection, namespace, pipeline, after, limit, states, version)
 
     def list_active_runs(self, limit: int) -> list[runs.Run]:
         """Return runs not yet complete across all pipelines, oldest first (for the engine)."""
@@ -226,6 +289,54 @@ class Store:
         """Delete the events recorded before ``before``; return how many."""
         with self._write() as connection:
             return event_rows.delete(connection, before)
+
+    # audit history --------------------------------------------------------------------------
+
+    def start_history(self, record: history.Record) -> history.Record:
+        """Store ``record`` (its ``id`` ignored) and return it as stored, with its id."""
+        with self._write() as connection:
+            return history_rows.start(connection, record)
+
+    def finish_history(
+        self,
+        record: int,
+        finished: datetime.datetime,
+        outcome: history.Outcome,
+        detail: Mapping[str, Any],
+        error: str | None,
+    ) -> None:
+        """Finish a started record, adding ``detail`` to the detail it started with (a key
+        given again takes the new value); NotFound when there is none, FailedPrecondition when
+        it has finished already."""
+        with self._write() as connection:
+            history_rows.finish(connection, record, finished, outcome, detail, error)
+
+    def list_history(
+        self, selected: history.Filter, after: int | None, limit: int
+    ) -> list[history.Record]:
+        """Return the records that pass ``selected``, newest first (``after`` is a record id)."""
+        with self._read() as connection:
+            return history_rows.list_(connection, selected, after, limit)
+
+    def abandon_history(self, instance: str, finished: datetime.datetime) -> int:
+        """Mark ``incomplete`` the unfinished records of server ``instance``; return how many."""
+        with self._write() as connection:
+            return history_rows.abandon(connection, instance, finished)
+
+    # locks --------------------------------------------------------------------------------
+
+    def acquire_lock(
+        self, name: str, holder: str, now: datetime.datetime, expires: datetime.datetime
+    ) -> str | None:
+        """Take the lock ``name`` for ``holder`` until ``expires`` unless someone else holds it
+        unexpired at ``now``; return None when taken, else the current holder."""
+        with self._write() as connection:
+            return lock_rows.acquire(connection, name, holder, now, expires)
+
+    def release_lock(self, name: str, holder: str) -> None:
+        """Release the lock ``name`` if ``holder`` holds it; nothing otherwise."""
+        with self._write() as connection:
+            lock_rows.release(connection, name, holder)
 
     def close(self) -> None:
         """Release the engine's pooled connections."""

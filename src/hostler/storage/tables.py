@@ -1,8 +1,9 @@
 """The schema: every table Hostler keeps, as SQLAlchemy Core metadata.
 
 Migrations (``migrations/versions``) create exactly this; a test compares the two. Every row that
-changes carries a ``revision`` column for compare-and-set updates. Timestamps are stored in UTC and
-always read back timezone-aware, whatever the database.
+callers change with compare-and-set carries a ``revision`` column; deployments change under their
+pipeline's, and history records and locks are settled inside one write transaction each.
+Timestamps are stored in UTC and always read back timezone-aware, whatever the database.
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ pipelines = sa.Table(
     sa.Column("created", UTCDateTime, nullable=False),
     sa.Column("updated", UTCDateTime, nullable=False),
     _revision(),
+    # The deployment whose canary takes a share of new runs; no foreign key, as deployments
+    # refer to their pipeline already. Written with the deployment, in its transaction.
+    sa.Column("canary", sa.Integer, nullable=True),
 )
 
 versions = sa.Table(
@@ -118,6 +122,8 @@ runs = sa.Table(
     sa.Column("cancel_requested", sa.Boolean, nullable=False),
     sa.Column("logs_deleted", UTCDateTime, nullable=True),
     _revision(),
+    # The default gives the runs stored before canaries existed their route; new rows set it.
+    sa.Column("route", sa.String(16), nullable=False, server_default="live"),
     sa.ForeignKeyConstraint(
         ["namespace", "pipeline", "version"],
         ["versions.namespace", "versions.pipeline", "versions.version"],
@@ -169,6 +175,59 @@ events = sa.Table(
     sa.Column("data", sa.Text, nullable=False),
     sa.Index(None, "namespace", "pipeline", "run"),
     sqlite_autoincrement=True,
+)
+
+
+deployments = sa.Table(
+    "deployments",
+    metadata,
+    # No revision: a deployment changes only with its pipeline row, under that row's
+    # compare-and-set, but for ``routed``, which route_run counts up in place.
+    sa.Column("namespace", sa.String(NAME), primary_key=True),
+    sa.Column("pipeline", sa.String(NAME), primary_key=True),
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("from_version", sa.Integer, nullable=True),
+    sa.Column("to_version", sa.Integer, nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("started", UTCDateTime, nullable=False),
+    sa.Column("ended", UTCDateTime, nullable=True),
+    sa.Column("first_run", sa.Integer, nullable=False),
+    sa.Column("percent", sa.Integer, nullable=True),
+    sa.Column("abort_max_failure_rate", sa.Integer, nullable=True),
+    sa.Column("abort_window", sa.Integer, nullable=True),
+    sa.Column("routed", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.ForeignKeyConstraint(["namespace", "pipeline"], ["pipelines.namespace", "pipelines.id"]),
+)
+
+
+history = sa.Table(
+    "history",
+    metadata,
+    # AUTOINCREMENT on SQLite, as for events: a record id is never given out twice.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("target", sa.String(255), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("instance", sa.String(255), nullable=False),
+    sa.Column("started", UTCDateTime, nullable=False, index=True),
+    sa.Column("finished", UTCDateTime, nullable=True),
+    sa.Column("outcome", sa.String(16), nullable=True),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sqlite_autoincrement=True,
+)
+
+
+locks = sa.Table(
+    "locks",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("holder", sa.Text, nullable=False),
+    sa.Column("acquired", UTCDateTime, nullable=False),
+    sa.Column("expires", UTCDateTime, nullable=False),
 )
 
 

@@ -2,9 +2,11 @@
 
 It keeps the SQL store's promises (``hostler.storage.store``) so that a test written against it
 holds on the real database: the same error categories, fields, hints and messages (the missing
-parent named first), compare-and-set on ``revision``, run ids and version numbers counted per
+parent named first), compare-and-set on ``revision``, run, version and deployment ids counted per
 pipeline, list orders and ``after`` cursors, timestamps refused when naive and read back in UTC,
-and the same events appended in the same cases, with ids that are never reused.
+the same events appended in the same cases, with ids that are never reused, history record ids
+that are never reused either, canary routing counted in the same steps, and locks that expire
+at the same instant.
 The storage tests run against both to prove it (``tests/unit/storage``).
 """
 
@@ -16,9 +18,9 @@ import json
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from hostler.core import errors, events, namespaces, pipelines, runs, tasks
+from hostler.core import deployments, errors, events, history, namespaces, pipelines, runs, tasks
 
 DEFAULT_DESCRIPTION = "The default namespace"
 """The description of ``default``, which exists from the start as after the first migration."""
@@ -37,6 +39,15 @@ class _StoredVersion:
     digest: str
     config: str
     created: datetime.datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class _Lock:
+    """A named lock as the ``locks`` table keeps it."""
+
+    holder: str
+    acquired: datetime.datetime
+    expires: datetime.datetime
 
 
 class MemoryStore:
@@ -62,6 +73,10 @@ class MemoryStore:
         self._executions: dict[_ExecutionKey, tasks.Execution] = {}
         self._events: list[events.Event] = []
         self._last_event_id = 0
+        self._deployments: dict[_Key, dict[int, deployments.Deployment]] = {}
+        self._history: dict[int, history.Record] = {}
+        self._last_history_id = 0
+        self._locks: dict[str, _Lock] = {}
         self._installation = uuid.uuid4().hex[:12]
 
     def installation(self) -> str:
@@ -202,6 +217,143 @@ class MemoryStore:
             self._append(events.pipeline_deployed(current.live_version, stored, _now()))
             return stored
 
+    # deployments --------------------------------------------------------------------------
+
+    def save_deployment(
+        self,
+        pipeline: pipelines.Pipeline,
+        expected_revision: int,
+        deployment: deployments.Deployment,
+    ) -> tuple[pipelines.Pipeline, deployments.Deployment]:
+        """Write ``pipeline`` with compare-and-set and insert (``id`` 0) or replace
+        ``deployment``, together; the pipeline's canary follows the deployment's state.
+
+        A new deployment gets the pipeline's next deployment id, its next run id as
+        ``first_run`` and a ``routed`` count of 0; a replaced one keeps its ``first_run`` and
+        ``routed``. InvalidArgument for a deployment of another pipeline.
+        """
+        if (deployment.namespace, deployment.pipeline) != (pipeline.namespace, pipeline.id):
+            raise errors.InvalidArgument(
+                f"deployment of pipeline '{deployment.namespace}/{deployment.pipeline}': "
+                f"given with pipeline '{pipeline.ref}'",
+                field="deployment",
+                hint="save a deployment together with its own pipeline",
+            )
+        with self._lock:
+            key = (pipeline.namespace, pipeline.id)
+            current = self._get_pipeline(*key)
+            if current.revision != expected_revision:
+                raise errors.Conflict(
+                    f"pipeline '{pipeline.ref}': changed by someone else "
+                    f"(revision {current.revision}, expected {expected_revision})",
+                    hint=_RETRY,
+                )
+            updated_at = _utc(pipeline.updated)
+            changed = _deployment_times(deployment)
+            saved = self._deployments.get(key, {})
+            if changed.id == 0:
+                changed = changed.evolve(
+                    id=max(saved, default=0) + 1,
+                    first_run=self._run_counters[key] + 1,
+                    routed=0,
+                )
+            elif changed.id in saved:
+                old = saved[changed.id]
+                changed = changed.evolve(first_run=old.first_run, routed=old.routed)
+            else:
+                raise _deployment_not_found(*key, changed.id)
+            canary = changed.id if changed.state is deployments.State.CANARY else None
+            stored = dataclasses.replace(
+                current,
+                description=pipeline.description,
+                live_version=pipeline.live_version,
+                updated=updated_at,
+                revision=current.revision + 1,
+                canary=canary,
+            )
+            self._pipelines[key] = stored
+            self._deployments[key] = {**saved, changed.id: changed}
+            self._append(events.pipeline_deployed(current.live_version, stored, _now()))
+            self._append(events.canary_changed(changed, _now()))
+            return stored, changed
+
+    def get_deployment(
+        self, namespace: str, pipeline: str, deployment: int
+    ) -> deployments.Deployment:
+        """Return one deployment; ``NotFound`` names the namespace or pipeline if missing."""
+        with self._lock:
+            found = self._deployments.get((namespace, pipeline), {}).get(deployment)
+            if found is None:
+                self._require_pipeline(namespace, pipeline)
+                raise _deployment_not_found(namespace, pipeline, deployment)
+            return found
+
+    def list_deployments(
+        self, namespace: str, pipeline: str, after: int | None, limit: int
+    ) -> list[deployments.Deployment]:
+        """Return the pipeline's deployments, newest first (``after`` is a deployment id)."""
+        with self._lock:
+            saved = self._deployments.get((namespace, pipeline), {})
+            ids = sorted((i for i in saved if after is None or i < after), reverse=True)
+            found = [saved[i] for i in _limit(ids, limit)]
+            if not found:
+                self._require_pipeline(namespace, pipeline)
+            return found
+
+    def list_canaries(self, limit: int) -> list[deployments.Deployment]:
+        """Return the deployments in state ``canary`` across all pipelines, oldest first."""
+        with self._lock:
+            canaries = sorted(
+                (
+                    d
+                    for saved in self._deployments.values()
+                    for d in saved.values()
+                    if d.state is deployments.State.CANARY
+                ),
+                key=lambda d: (d.started, d.namespace, d.pipeline, d.id),
+            )
+            return _limit(canaries, limit)
+
+    def route_run(self, namespace: str, pipeline: str) -> tuple[int, runs.Route]:
+        """Return the version a new run of the pipeline takes and why, counting it as routed."""
+        with self._lock:
+            found = self._get_pipeline(namespace, pipeline)
+            if found.live_version is None:
+                raise errors.FailedPrecondition(
+                    f"pipeline '{found.ref}': has no live version",
+                    field="pipeline",
+                    hint="deploy a version first with 'hostler pipeline up FILE'",
+                )
+            saved = self._deployments.get((namespace, pipeline), {})
+            canary = None if found.canary is None else saved.get(found.canary)
+            if canary is None or canary.state is not deployments.State.CANARY:
+                return found.live_version, runs.Route.LIVE
+            canary = canary.evolve(routed=canary.routed + 1)
+            self._deployments[namespace, pipeline] = {**saved, canary.id: canary}
+            if canary.percent is not None and deployments.routes_to_candidate(
+                canary.routed, canary.percent
+            ):
+                return canary.to_version, runs.Route.CANARY
+            return found.live_version, runs.Route.LIVE
+
+    def tally_runs(
+        self, namespace: str, pipeline: str, first_run: int, last_run: int | None
+    ) -> list[deployments.Tally]:
+        """Count the runs with ids from ``first_run`` to ``last_run`` (None: the newest) by
+        version, in version order."""
+        with self._lock:
+            counts: dict[int, dict[runs.Status, int]] = {}
+            for (ns, p, run_id), r in self._runs.items():
+                if (ns, p) != (namespace, pipeline) or run_id < first_run:
+                    continue
+                if last_run is not None and run_id > last_run:
+                    continue
+                by_status = counts.setdefault(r.version, {})
+                by_status[r.status] = by_status.get(r.status, 0) + 1
+            if not counts:
+                self._require_pipeline(namespace, pipeline)
+            return [_tally(version, counts[version]) for version in sorted(counts)]
+
     # runs and task executions -------------------------------------------------------------
 
     def create_run(
@@ -247,8 +399,10 @@ class MemoryStore:
         after: int | None,
         limit: int,
         states: Sequence[runs.State] = (),
+        version: int | None = None,
     ) -> list[runs.Run]:
-        """Return the pipeline's runs, newest first, optionally only in ``states``."""
+        """Return the pipeline's runs, newest first, optionally only in ``states`` or of one
+        ``version``."""
         with self._lock:
             found = sorted(
                 (
@@ -257,6 +411,7 @@ class MemoryStore:
                     if (ns, p) == (namespace, pipeline)
                     and (after is None or r.id < after)
                     and (not states or r.state in states)
+                    and (version is None or r.version == version)
                 ),
                 key=lambda r: r.id,
                 reverse=True,
@@ -475,6 +630,106 @@ class MemoryStore:
         stored = dataclasses.replace(event, id=self._last_event_id, data=_json_copy(event.data))
         self._events.append(stored)
 
+    # audit history --------------------------------------------------------------------------
+
+    def start_history(self, record: history.Record) -> history.Record:
+        """Store ``record`` (its ``id`` ignored) and return it as stored, with its id."""
+        with self._lock:
+            stored = record.evolve(
+                started=_utc(record.started),
+                finished=_maybe_utc(record.finished),
+                detail=_json_copy(record.detail),
+            )
+            self._last_history_id += 1
+            stored = stored.evolve(id=self._last_history_id)
+            self._history[stored.id] = stored
+            return _copy_record(stored)
+
+    def finish_history(
+        self,
+        record: int,
+        finished: datetime.datetime,
+        outcome: history.Outcome,
+        detail: Mapping[str, Any],
+        error: str | None,
+    ) -> None:
+        """Finish a started record, adding ``detail`` to the detail it started with (a key
+        given again takes the new value); NotFound when there is none, FailedPrecondition when
+        it has finished already."""
+        with self._lock:
+            current = self._history.get(record)
+            if current is None:
+                raise errors.NotFound(
+                    f"history record {record}: not found",
+                    field="record",
+                    hint="finish the record that starting the operation returned",
+                )
+            if current.outcome is not None:
+                raise errors.FailedPrecondition(
+                    f"history record {record}: finished already",
+                    field="record",
+                    hint="finish each record once",
+                )
+            self._history[record] = current.evolve(
+                finished=_utc(finished),
+                outcome=outcome,
+                detail=_json_copy({**current.detail, **detail}),
+                error=error,
+            )
+
+    def list_history(
+        self, selected: history.Filter, after: int | None, limit: int
+    ) -> list[history.Record]:
+        """Return the records that pass ``selected``, newest first (``after`` is a record id)."""
+        selected = dataclasses.replace(
+            selected, since=_maybe_utc(selected.since), until=_maybe_utc(selected.until)
+        )
+        with self._lock:
+            ids = sorted(
+                (
+                    i
+                    for i, r in self._history.items()
+                    if (after is None or i < after) and selected.matches(r)
+                ),
+                reverse=True,
+            )
+            return [_copy_record(self._history[i]) for i in _limit(ids, limit)]
+
+    def abandon_history(self, instance: str, finished: datetime.datetime) -> int:
+        """Mark ``incomplete`` the unfinished records of server ``instance``; return how many."""
+        finished = _utc(finished)
+        with self._lock:
+            abandoned = [
+                i for i, r in self._history.items() if r.instance == instance and r.outcome is None
+            ]
+            for i in abandoned:
+                self._history[i] = self._history[i].evolve(
+                    outcome=history.Outcome.INCOMPLETE, finished=finished
+                )
+            return len(abandoned)
+
+    # locks --------------------------------------------------------------------------------
+
+    def acquire_lock(
+        self, name: str, holder: str, now: datetime.datetime, expires: datetime.datetime
+    ) -> str | None:
+        """Take the lock ``name`` for ``holder`` until ``expires`` unless someone else holds it
+        unexpired at ``now``; return None when taken, else the current holder."""
+        now, expires = _utc(now), _utc(expires)
+        with self._lock:
+            current = self._locks.get(name)
+            if current is not None and current.holder != holder and current.expires > now:
+                return current.holder
+            self._locks[name] = _Lock(holder, now, expires)
+            return None
+
+    def release_lock(self, name: str, holder: str) -> None:
+        """Release the lock ``name`` if ``holder`` holds it; nothing otherwise."""
+        with self._lock:
+            current = self._locks.get(name)
+            if current is not None and current.holder == holder:
+                del self._locks[name]
+
     def close(self) -> None:
         """Do nothing: there are no connections to release."""
 
@@ -572,6 +827,34 @@ def _version(
     """Return a version with a configuration of its own, read back from its canonical JSON."""
     config = pipelines.Config.model_validate(json.loads(stored.config))
     return pipelines.Version(namespace, pipeline, number, stored.digest, config, stored.created)
+
+
+def _deployment_not_found(namespace: str, pipeline: str, deployment: int) -> errors.NotFound:
+    return errors.NotFound(
+        f"deployment {deployment} of pipeline '{namespace}/{pipeline}': not found",
+        field="deployment",
+        hint="list the pipeline's deployments to see which exist",
+    )
+
+
+def _deployment_times(d: deployments.Deployment) -> deployments.Deployment:
+    return d.evolve(started=_utc(d.started), ended=_maybe_utc(d.ended))
+
+
+def _tally(version: int, counts: dict[runs.Status, int]) -> deployments.Tally:
+    """Return the tally of ``version`` from its number of runs by status, as the SQL store."""
+    return deployments.Tally(
+        version=version,
+        runs=sum(counts.values()),
+        successful=counts.get(runs.Status.SUCCESSFUL, 0),
+        failed=counts.get(runs.Status.FAILED, 0),
+        cancelled=counts.get(runs.Status.CANCELLED, 0),
+    )
+
+
+def _copy_record(record: history.Record) -> history.Record:
+    """Return ``record`` with a detail of its own (the one mutable field)."""
+    return record.evolve(detail=_json_copy(record.detail))
 
 
 def _execution_key(e: tasks.Execution) -> _ExecutionKey:

@@ -61,6 +61,7 @@ def test_kinds_are_the_documented_stable_strings() -> None:
         "namespace.created",
         "version.created",
         "pipeline.deployed",
+        "pipeline.canary",
         "run.created",
         "run.pending",
         "run.running",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import alembic.command
+import alembic.config
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -61,6 +63,57 @@ def test_event_ids_are_autoincrement_so_sqlite_never_reuses_them(engine: sa.Engi
     assert "PRIMARY KEY AUTOINCREMENT" in sql
 
 
+def test_history_ids_are_autoincrement_so_sqlite_never_reuses_them(engine: sa.Engine) -> None:
+    with engine.connect() as connection:
+        sql = connection.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'history'"
+        ).scalar_one()
+    assert "PRIMARY KEY AUTOINCREMENT" in sql
+
+
+def migrate_to(url: str, revision: str) -> None:
+    """Bring the database at ``url`` to ``revision``, as ``database.migrate`` does to the head."""
+    engine = database.connect(url)
+    try:
+        with database.transaction(engine) as connection:
+            config = alembic.config.Config()
+            config.set_main_option("script_location", str(database.MIGRATIONS))
+            config.attributes["connection"] = connection
+            alembic.command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def test_runs_stored_before_canaries_are_live_runs(url: str) -> None:
+    migrate_to(url, "0004")
+    engine = database.connect(url)
+    now = "2025-03-01 12:00:00.000000"
+    try:
+        with database.transaction(engine) as connection:
+            for sql in [
+                "INSERT INTO pipelines VALUES ('default', 'hello', '', 1, 1, :now, :now, 1)",
+                "INSERT INTO versions VALUES ('default', 'hello', 1, 'sha256:x', '{}', :now)",
+                "INSERT INTO runs (namespace, pipeline, id, version, state, status, variables,"
+                " trigger, created, cancel_requested, revision)"
+                " VALUES ('default', 'hello', 1, 1, 'pending', 'unknown', '{}', 'manual', :now,"
+                " 0, 1)",
+                "INSERT INTO task_executions (namespace, pipeline, run, task, attempt, position,"
+                " state, status, created, revision)"
+                " VALUES ('default', 'hello', 1, 'fetch', 1, 0, 'waiting', 'unknown', :now, 1)",
+            ]:
+                connection.execute(sa.text(sql), {"now": now})
+        database.migrate(url)
+        with engine.connect() as connection:
+            route = connection.execute(sa.select(tables.runs.c.route)).scalar_one()
+            canary = connection.execute(sa.select(tables.pipelines.c.canary)).scalar_one()
+            executions = connection.execute(
+                sa.select(sa.func.count()).select_from(tables.task_executions)
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert (route, canary, executions) == ("live", None, 1)
+
+
 def test_migrating_twice_is_harmless(url: str, engine: sa.Engine) -> None:
     database.migrate(url)
     with engine.connect() as connection:
@@ -68,6 +121,6 @@ def test_migrating_twice_is_harmless(url: str, engine: sa.Engine) -> None:
         defaults = connection.execute(
             sa.select(tables.namespaces.c.name, tables.namespaces.c.description)
         ).all()
-    assert [tuple(row) for row in head] == [("0004",)]
+    assert [tuple(row) for row in head] == [("0005",)]
     assert [tuple(row) for row in defaults] == [("default", "The default namespace")]
     assert differences(engine, tables.metadata) == []
