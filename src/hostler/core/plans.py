@@ -8,6 +8,9 @@ one section per kind of thing that changes, each of one of two shapes:
   (tasks now; triggers, secrets and objects are meant to slot in as more lists of this shape);
 - a list of ``FieldChange``: plain fields of the pipeline (``settings``).
 
+A canary plan (start, promote, abort) also carries its ``Routing``: the share of new runs the
+candidate takes, the automatic abort rule, and how the runs of each version stand so far.
+
 ``lines()`` renders a plan for people and ``to_dict()`` for the API; both walk the sections with one
 helper per shape, so a new section is one more field here and one more call in each.
 
@@ -25,7 +28,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hostler.core import durations, errors, pipelines
+from hostler.core import deployments, durations, errors, pipelines
 
 
 class Action(enum.StrEnum):
@@ -35,6 +38,14 @@ class Action(enum.StrEnum):
     UP_TO_DATE = "up_to_date"
     UPGRADE = "upgrade"
     ROLLBACK = "rollback"
+    REDEPLOY = "redeploy"
+    """The live version deployed again; nothing changes (``force_same_version``)."""
+    CANARY = "canary"
+    """A share of new runs goes to the target; the rest stay on the live version."""
+    PROMOTE = "promote"
+    """The canary's candidate becomes the live version."""
+    ABORT = "abort"
+    """The canary is dropped: every new run is on the live version again (``to_version``)."""
 
 
 class Change(enum.StrEnum):
@@ -121,13 +132,38 @@ class TaskChange:
 
 
 @dataclasses.dataclass(frozen=True)
+class Routing:
+    """How a canary shares new runs. Immutable.
+
+    ``percent`` of new runs go to the candidate; ``tallies`` are the runs of each version since
+    the canary began (empty when it is about to begin).
+    """
+
+    percent: int
+    auto_abort: deployments.AutoAbort | None = None
+    tallies: list[deployments.Tally] = dataclasses.field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the routing as JSON-compatible data."""
+        rule = self.auto_abort
+        return {
+            "percent": self.percent,
+            "auto_abort": None if rule is None else dataclasses.asdict(rule),
+            "tallies": [
+                {**dataclasses.asdict(t), "success_rate": t.success_rate} for t in self.tallies
+            ],
+        }
+
+
+@dataclasses.dataclass(frozen=True)
 class Plan:
     """What deploying ``to_version`` of ``pipeline`` would change. Immutable; built by ``make``.
 
     ``tasks`` lists changed tasks in the target's order, then removed tasks in the live order.
     ``settings`` lists changed pipeline fields (description, parallelism, timeout), and
     ``task_order`` when only the order of the tasks both versions share differs.
-    ``runs_in_flight`` runs are unaffected: they finish on ``from_version``.
+    ``runs_in_flight`` runs are unaffected: they finish on ``from_version``. ``routing`` is set
+    for the canary actions.
     """
 
     pipeline: str
@@ -137,6 +173,7 @@ class Plan:
     tasks: list[TaskChange] = dataclasses.field(default_factory=list)
     settings: list[FieldChange] = dataclasses.field(default_factory=list)
     runs_in_flight: int = 0
+    routing: Routing | None = None
 
     @property
     def added(self) -> int:
@@ -159,16 +196,21 @@ class Plan:
 
         Only the first count carries the word task, in the singular for exactly one.
         """
+        name, old, new = self.pipeline, self.from_version, self.to_version
         if self.action is Action.UP_TO_DATE:
             return "Up-to-date."
+        if self.action is Action.REDEPLOY:
+            return f"Redeploy {name} v{new}, the live version: no task changes"
+        if self.action is Action.ABORT:
+            return f"Abort the canary of {name} v{old}: every new run goes to v{new} again"
         added = f"{self.added} {'task' if self.added == 1 else 'tasks'} added"
         if self.action is Action.FIRST_DEPLOY:
-            return f"Deploy {self.pipeline} (first version) v{self.to_version}: {added}"
-        verb = "ROLLBACK" if self.action is Action.ROLLBACK else "Deploy"
-        return (
-            f"{verb} {self.pipeline} v{self.from_version} → v{self.to_version}: "
-            f"{added}, {self.changed} changed, {self.removed} removed"
-        )
+            return f"Deploy {name} (first version) v{new}: {added}"
+        counts = f"{added}, {self.changed} changed, {self.removed} removed"
+        if self.action is Action.CANARY and self.routing is not None:
+            return f"Canary {name} v{old} → v{new} at {self.routing.percent}%: {counts}"
+        verb = {Action.ROLLBACK: "ROLLBACK", Action.PROMOTE: "Promote"}.get(self.action, "Deploy")
+        return f"{verb} {name} v{old} → v{new}: {counts}"
 
     def lines(self) -> list[str]:
         """Return the whole plan as lines of plain text for people, without line ends."""
@@ -179,9 +221,30 @@ class Plan:
             out += ["", "Tasks:", *(line for change in self.tasks for line in change.lines())]
         if self.settings:
             out += ["", "Settings:", *(f"  {change.describe()}" for change in self.settings)]
+        if self.routing is not None:
+            out += ["", "Routing:", *(f"  {line}" for line in self._routing(self.routing))]
         if self.action is not Action.FIRST_DEPLOY:
             out += ["", f"Runs in flight: {self._runs()}"]
         return out
+
+    def _routing(self, routing: Routing) -> list[str]:
+        if self.action is Action.CANARY:
+            lines = [
+                f"{routing.percent}% of new runs go to v{self.to_version}, "
+                f"the rest to v{self.from_version}"
+            ]
+            if routing.auto_abort is not None:
+                lines.append(routing.auto_abort.describe())
+            return lines
+        lines = [f"the canary took {routing.percent}% of new runs"]
+        if self.action is Action.PROMOTE:
+            lines.append(f"every new run goes to v{self.to_version} from now on")
+        if routing.tallies:
+            lines += [
+                "runs since the canary began:",
+                *(f"  {t.describe()}" for t in routing.tallies),
+            ]
+        return lines
 
     def to_dict(self) -> dict[str, Any]:
         """Return the plan as JSON-compatible data, for the API."""
@@ -195,6 +258,7 @@ class Plan:
             "tasks": [change.to_dict() for change in self.tasks],
             "settings": [change.to_dict() for change in self.settings],
             "runs_in_flight": self.runs_in_flight,
+            "routing": None if self.routing is None else self.routing.to_dict(),
         }
 
     def _count(self, kind: Change) -> int:
@@ -203,8 +267,11 @@ class Plan:
     def _runs(self) -> str:
         if self.runs_in_flight == 0:
             return "none"
-        they = "it finishes" if self.runs_in_flight == 1 else "they finish"
-        return f"{self.runs_in_flight} ({they} on v{self.from_version})"
+        one = self.runs_in_flight == 1
+        they = "it finishes" if one else "they finish"
+        # with a canary, runs in flight are on either version
+        on = ("its" if one else "their") + " version" if self.routing else f"v{self.from_version}"
+        return f"{self.runs_in_flight} ({they} on {on})"
 
 
 def make(
@@ -213,11 +280,14 @@ def make(
     target: pipelines.Version,
     *,
     active_runs: int = 0,
+    force_same_version: bool = False,
 ) -> Plan:
     """Return the plan of making ``target`` live in place of ``live`` (None: nothing is live yet).
 
-    ``active_runs`` is the number of runs in flight on ``live``. Raises InvalidArgument when it is
-    negative, or when ``live`` and ``target`` share a version number but not a digest.
+    ``active_runs`` is the number of runs in flight on ``live``. The live version as target is
+    ``up_to_date``, or ``redeploy`` with ``force_same_version``. Raises InvalidArgument when
+    ``active_runs`` is negative, or when ``live`` and ``target`` share a version number but not a
+    digest.
     """
     if active_runs < 0:
         raise errors.InvalidArgument(
@@ -227,9 +297,8 @@ def make(
     if live is None:
         action = Action.FIRST_DEPLOY
     elif live.digest == target.digest:
-        return Plan(
-            pipeline_id, Action.UP_TO_DATE, live.version, target.version, [], [], active_runs
-        )
+        same = Action.REDEPLOY if force_same_version else Action.UP_TO_DATE
+        return Plan(pipeline_id, same, live.version, target.version, [], [], active_runs)
     elif target.version == live.version:
         raise errors.InvalidArgument(
             f"pipeline '{pipeline_id}': v{target.version} has two digests, live and target",
@@ -248,6 +317,62 @@ def make(
         tasks=_tasks(before["tasks"], after["tasks"]),
         settings=_fields(before, after, _SETTINGS) + _order(before["tasks"], after["tasks"]),
         runs_in_flight=active_runs,
+    )
+
+
+def canary(
+    pipeline_id: str,
+    live: pipelines.Version,
+    candidate: pipelines.Version,
+    routing: Routing,
+    *,
+    active_runs: int = 0,
+) -> Plan:
+    """Return the plan of starting a canary of ``candidate`` next to ``live``.
+
+    FailedPrecondition when the candidate is the live version.
+    """
+    changes = make(pipeline_id, live, candidate, active_runs=active_runs)
+    if changes.action is Action.UP_TO_DATE:
+        raise errors.FailedPrecondition(
+            f"pipeline '{pipeline_id}': v{candidate.version} is the live version; "
+            "a canary needs another one",
+            field="version",
+            hint="register the new version with 'hostler pipeline up FILE --dry-run' and "
+            "canary its number",
+        )
+    return dataclasses.replace(changes, action=Action.CANARY, routing=routing)
+
+
+def promote(
+    pipeline_id: str,
+    live: pipelines.Version,
+    candidate: pipelines.Version,
+    routing: Routing,
+    *,
+    active_runs: int = 0,
+) -> Plan:
+    """Return the plan of making a canary's ``candidate`` the live version."""
+    changes = make(pipeline_id, live, candidate, active_runs=active_runs)
+    return dataclasses.replace(changes, action=Action.PROMOTE, routing=routing)
+
+
+def abort(
+    pipeline_id: str,
+    live: pipelines.Version,
+    candidate: pipelines.Version,
+    routing: Routing,
+    *,
+    active_runs: int = 0,
+) -> Plan:
+    """Return the plan of dropping a canary of ``candidate``: nothing changes for ``live``."""
+    return Plan(
+        pipeline_id,
+        Action.ABORT,
+        candidate.version,
+        live.version,
+        runs_in_flight=active_runs,
+        routing=routing,
     )
 
 

@@ -23,3 +23,11 @@ class Context:
     clock: Callable[[], datetime.datetime] = utcnow
     wake: Callable[[], None] = lambda: None
     """Tells the engine that there is new work (a run started, a cancel asked)."""
+    actor: str = "hostler"
+    """Who asks: recorded in the audit history and on deployments. The API sets it per request."""
+    instance: str = ""
+    """The server this runs in (bootstrap's instance name), recorded in the audit history."""
+
+    def acting_as(self, actor: str) -> Context:
+        """Return this context with ``actor`` as who asks."""
+        return dataclasses.replace(self, actor=actor)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime
 import functools
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from hostler.core import errors, runs
+from hostler.services import periodic
 from hostler.services import runs as run_service
 from hostler.services.context import Context
 
@@ -79,22 +79,15 @@ class Housekeeper:
         self._ctx = ctx
         self._retention = retention
         self._keep_runs = keep_runs
-        self._interval = interval
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = periodic.Periodic("hostler-housekeeping", interval, self.run_once)
 
     def start(self) -> None:
         """Start the thread; its first round runs at once."""
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name="hostler-housekeeping", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         """Stop the thread and wait for a round in progress to finish."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._thread.stop()
 
     def run_once(self) -> None:
         """Do one round of housekeeping; log a failure instead of raising it."""
@@ -112,8 +105,3 @@ class Housekeeper:
         else:
             if pruned:
                 _log.info("task logs of old runs deleted", extra={"runs": pruned})
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            self.run_once()
-            self._stopping.wait(self._interval)

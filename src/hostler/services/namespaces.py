@@ -1,11 +1,11 @@
-"""Use cases for namespaces: create, get, list."""
+"""Use cases for namespaces: create (recorded in the audit history), get, list."""
 
 from __future__ import annotations
 
 import dataclasses
 
 from hostler.core import errors, identifiers, namespaces
-from hostler.services import pages
+from hostler.services import audit, pages
 from hostler.services.context import Context
 
 
@@ -19,6 +19,13 @@ class Created:
 
 def create(ctx: Context, name: str, description: str = "") -> Created:
     """Create namespace ``name``; an identical one is "unchanged", a different one a conflict."""
+    with audit.recorded(ctx, "namespace.create", name, {"description": description}) as entry:
+        done = _create(ctx, name, description)
+        entry.unchanged = not done.created
+        return done
+
+
+def _create(ctx: Context, name: str, description: str) -> Created:
     identifiers.check(name, what="namespace", field="name")
     try:
         existing = ctx.store.get_namespace(name)

@@ -2,19 +2,18 @@
 get.
 
 Registering is content-addressed: a configuration with the digest of an existing version creates
-nothing. Making a version live goes through ``deploy``, the seam where planning, confirmation and
-the deployment history plug in.
+nothing, and is recorded in the audit history. Making a version live is a deployment
+(``services.deployments``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 from collections.abc import Mapping
 from typing import Any
 
 from hostler.core import errors, pipelines, plans, runs
-from hostler.services import pages
+from hostler.services import audit, deployments, pages
 from hostler.services.context import Context
 
 
@@ -41,12 +40,17 @@ def register(
     When ``pipeline`` is given, the configuration must be of that pipeline. Returns the version and
     whether it was created.
     """
-    config = _parse(ctx, namespace, data, pipeline)
-    digest = pipelines.digest(config)
-    existing = ctx.store.find_version(namespace, config.id, digest)
-    if existing is not None:
-        return existing, False
-    return ctx.store.create_version(namespace, config, digest, ctx.clock()), True
+    named = pipeline or data.get("id")
+    target = f"{namespace}/{named if isinstance(named, str) else '?'}"
+    with audit.recorded(ctx, "version.register", target) as entry:
+        config = _parse(ctx, namespace, data, pipeline)
+        digest = pipelines.digest(config)
+        version = ctx.store.find_version(namespace, config.id, digest)
+        entry.unchanged = version is not None
+        if version is None:
+            version = ctx.store.create_version(namespace, config, digest, ctx.clock())
+        entry.detail.update(version=version.version, digest=digest)
+        return version, not entry.unchanged
 
 
 def _parse(
@@ -86,6 +90,7 @@ def plan(
     except errors.NotFound:
         current = None  # a new pipeline: its first version
     if current is not None:
+        deployments.check_no_canary(ctx, current)
         if current.live_version is not None:
             live = ctx.store.get_version(namespace, config.id, current.live_version)
         in_flight = sum(
@@ -100,100 +105,46 @@ def plan(
     return Planned(plans.make(config.id, live, target, active_runs=in_flight), digest, registered)
 
 
-class Unchecked(enum.Enum):
-    """The type of ``UNCHECKED``."""
-
-    UNCHECKED = "unchecked"
-
-
-UNCHECKED = Unchecked.UNCHECKED
-"""Deploy whatever the live version is: the caller did not plan against one."""
-
-ExpectedLive = int | Unchecked | None
-"""The live version a deploy was planned against (None: none was live), or ``UNCHECKED``."""
-
-
-def deploy(
-    ctx: Context,
-    namespace: str,
-    pipeline: str,
-    version: int,
-    expected_live: ExpectedLive = UNCHECKED,
-) -> tuple[pipelines.Pipeline, bool]:
-    """Make ``version`` the pipeline's live version; return it and whether anything changed.
-
-    With ``expected_live`` (the live version a plan was made against, None for none), a live
-    version that changed since is a Conflict; the write itself is compare-and-set, so of two
-    deploys planned against the same live version exactly one succeeds.
-    """
-    target = ctx.store.get_version(namespace, pipeline, version)
-    current = ctx.store.get_pipeline(namespace, pipeline)
-    _check_live(current, expected_live)
-    if current.live_version == target.version:
-        return current, False
-    updated = dataclasses.replace(
-        current,
-        live_version=target.version,
-        description=target.config.description,
-        updated=ctx.clock(),
-    )
-    return ctx.store.update_pipeline(updated, current.revision), True
-
-
 def up(
     ctx: Context,
     namespace: str,
     data: Mapping[str, Any],
-    expected_live: ExpectedLive = UNCHECKED,
+    expected_live: deployments.ExpectedLive = deployments.UNCHECKED,
 ) -> Registered:
-    """Register ``data`` as a version of its pipeline and make it live.
+    """Register ``data`` as a version of its pipeline and deploy it unless it is live already.
 
-    With ``expected_live``, the live version is checked before anything is registered too.
+    A canary in progress, or a live version other than ``expected_live``, is refused before
+    anything is registered.
     """
-    if expected_live is not UNCHECKED:
-        config = _parse(ctx, namespace, data, None)
-        try:
-            _check_live(ctx.store.get_pipeline(namespace, config.id), expected_live)
-        except errors.NotFound:
-            _check_live(None, expected_live)
+    config = _parse(ctx, namespace, data, None)
+    try:
+        before: pipelines.Pipeline | None = ctx.store.get_pipeline(namespace, config.id)
+    except errors.NotFound:
+        before = None  # a new pipeline
+    if before is not None:
+        deployments.check_no_canary(ctx, before)
+    deployments.check_live(before, expected_live)
     version, created = register(ctx, namespace, data)
-    pipeline, deployed = deploy(ctx, namespace, version.pipeline, version.version, expected_live)
-    return Registered(pipeline, version, created, deployed)
+    current = ctx.store.get_pipeline(namespace, version.pipeline)
+    if current.live_version == version.version:
+        deployments.check_live(current, expected_live)
+        return Registered(current, version, created, False)
+    done = deployments.deploy(
+        ctx, namespace, version.pipeline, version.version, expected_live=expected_live
+    )
+    return Registered(done.pipeline, version, created, True)
 
 
-def _check_live(current: pipelines.Pipeline | None, expected_live: ExpectedLive) -> None:
-    """Raise Conflict when the live version is not the one the caller planned against."""
-    if expected_live is UNCHECKED:
-        return
-    live = current.live_version if current is not None else None
-    if live != expected_live:
-        name = f"pipeline '{current.ref}'" if current is not None else "pipeline"
-        raise errors.Conflict(
-            f"{name}: the live version is {_v(live)} now, not {_v(expected_live)} as planned",
-            field="planned_against",
-            hint="someone deployed meanwhile: plan again and review the new plan",
-        )
-
-
-def _v(version: int | None) -> str:
-    return "none" if version is None else f"v{version}"
+def diff(ctx: Context, namespace: str, pipeline: str, old: int, new: int) -> plans.Plan:
+    """Return what deploying version ``new`` in place of version ``old`` changes."""
+    before = ctx.store.get_version(namespace, pipeline, old)
+    after = ctx.store.get_version(namespace, pipeline, new)
+    return plans.make(pipeline, before, after)
 
 
 def get(ctx: Context, namespace: str, pipeline: str) -> pipelines.Pipeline:
     """Return one pipeline."""
     return ctx.store.get_pipeline(namespace, pipeline)
-
-
-def live_version(ctx: Context, namespace: str, pipeline: str) -> pipelines.Version:
-    """Return the pipeline's live version; FailedPrecondition if none is live."""
-    current = ctx.store.get_pipeline(namespace, pipeline)
-    if current.live_version is None:
-        raise errors.FailedPrecondition(
-            f"pipeline '{current.ref}': has no live version",
-            field="pipeline",
-            hint="deploy a version first with 'hostler pipeline up FILE'",
-        )
-    return ctx.store.get_version(namespace, pipeline, current.live_version)
 
 
 def list_(

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from hostler.core import dag, errors, identifiers, runs, tasks
 from hostler.core.pipelines import Config
-from hostler.services import pages, pipelines
+from hostler.services import pages
 from hostler.services.context import Context
 
 T = TypeVar("T")
@@ -49,9 +49,14 @@ def start(
     variables: Mapping[str, str] | None = None,
     trigger: str = "manual",
 ) -> runs.Run:
-    """Start a run of the pipeline's live version with ``variables``; it begins ``pending``."""
+    """Start a run with ``variables``; it begins ``pending``.
+
+    It runs the live version, or the candidate of a canary when the canary's routing says so
+    (``core.deployments``); ``route`` on the run says which.
+    """
     variables = _check_variables(variables or {})
-    version = pipelines.live_version(ctx, namespace, pipeline)
+    number, route = ctx.store.route_run(namespace, pipeline)
+    version = ctx.store.get_version(namespace, pipeline, number)
     now = ctx.clock()
     run = runs.Run(
         namespace=namespace,
@@ -64,6 +69,7 @@ def start(
         variables=variables,
         trigger=trigger,
         created=now,
+        route=route,
     )
     config = version.config
     order = dag.order([(t.id, list(t.depends_on)) for t in config.tasks])

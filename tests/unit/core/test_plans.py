@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hostler.core import errors, pipelines, plans
+from hostler.core import deployments, errors, pipelines, plans
 
 NOW = datetime.datetime(2024, 5, 1, tzinfo=datetime.UTC)
 
@@ -483,6 +483,7 @@ def test_to_dict_is_json_and_round_trips_the_counts() -> None:
         ],
         "settings": [{"field": "parallelism", "before": 1, "after": 2}],
         "runs_in_flight": 2,
+        "routing": None,
     }
 
 
@@ -495,3 +496,126 @@ def test_a_plan_is_immutable() -> None:
     made = plan(config(task("a")), config(task("b")))
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.action = plans.Action.ROLLBACK  # type: ignore[misc]
+
+
+# Redeploy and canaries: the golden texts
+
+LIVE = config(task("fetch"), task("build", command=["make"]))
+CANDIDATE = config(task("fetch"), task("build", command=["make", "all"]), task("ship"))
+
+
+def test_the_live_version_forced_is_a_redeploy_with_no_changes() -> None:
+    live = version(3, LIVE)
+    made = plans.make("hello", live, live, active_runs=1, force_same_version=True)
+    assert made.action is plans.Action.REDEPLOY
+    assert made.lines() == golden(
+        """
+        Redeploy hello v3, the live version: no task changes
+
+        Runs in flight: 1 (it finishes on v3)
+        """
+    )
+
+
+def test_lines_of_a_canary_start() -> None:
+    routing = plans.Routing(25, deployments.AutoAbort(max_failure_rate=20, window=10))
+    made = plans.canary("hello", version(3, LIVE), version(4, CANDIDATE), routing, active_runs=2)
+    assert made.action is plans.Action.CANARY
+    assert made.lines() == golden(
+        """
+        Canary hello v3 → v4 at 25%: 1 task added, 1 changed, 0 removed
+
+        Tasks:
+          ~ build
+              command: ["make"] → ["make", "all"]
+          + ship                      (added)
+
+        Routing:
+          25% of new runs go to v4, the rest to v3
+          aborted automatically when more than 20% of the last 10 runs of the candidate fail
+
+        Runs in flight: 2 (they finish on their version)
+        """
+    )
+
+
+def test_a_canary_of_the_live_version_is_refused() -> None:
+    live = version(3, LIVE)
+    with pytest.raises(errors.FailedPrecondition, match="v3 is the live version"):
+        plans.canary("hello", live, live, plans.Routing(50))
+
+
+TALLIES = [
+    deployments.Tally(3, runs=10, successful=10),
+    deployments.Tally(4, runs=10, successful=9, failed=1),
+]
+
+
+def test_lines_of_a_canary_promotion() -> None:
+    routing = plans.Routing(50, tallies=TALLIES)
+    made = plans.promote("hello", version(3, LIVE), version(4, CANDIDATE), routing)
+    assert made.lines() == golden(
+        """
+        Promote hello v3 → v4: 1 task added, 1 changed, 0 removed
+
+        Tasks:
+          ~ build
+              command: ["make"] → ["make", "all"]
+          + ship                      (added)
+
+        Routing:
+          the canary took 50% of new runs
+          every new run goes to v4 from now on
+          runs since the canary began:
+            v3: 10 runs (100% successful)
+            v4: 10 runs (90% successful)
+
+        Runs in flight: none
+        """
+    )
+
+
+def test_lines_of_a_canary_abort() -> None:
+    routing = plans.Routing(50, tallies=TALLIES)
+    made = plans.abort("hello", version(3, LIVE), version(4, CANDIDATE), routing, active_runs=1)
+    assert (made.from_version, made.to_version, made.tasks) == (4, 3, [])
+    assert made.lines() == golden(
+        """
+        Abort the canary of hello v4: every new run goes to v3 again
+
+        Routing:
+          the canary took 50% of new runs
+          runs since the canary began:
+            v3: 10 runs (100% successful)
+            v4: 10 runs (90% successful)
+
+        Runs in flight: 1 (it finishes on its version)
+        """
+    )
+
+
+def test_to_dict_carries_the_routing() -> None:
+    routing = plans.Routing(50, deployments.AutoAbort(10, 5), TALLIES)
+    data = plans.promote("hello", version(3, LIVE), version(4, CANDIDATE), routing).to_dict()
+    assert json.loads(json.dumps(data))["routing"] == {
+        "percent": 50,
+        "auto_abort": {"max_failure_rate": 10, "window": 5},
+        "tallies": [
+            {
+                "version": 3,
+                "runs": 10,
+                "successful": 10,
+                "failed": 0,
+                "cancelled": 0,
+                "success_rate": 100.0,
+            },
+            {
+                "version": 4,
+                "runs": 10,
+                "successful": 9,
+                "failed": 1,
+                "cancelled": 0,
+                "success_rate": 90.0,
+            },
+        ],
+    }
