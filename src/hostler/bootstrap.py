@@ -25,7 +25,7 @@ from hostler.core import ports
 from hostler.engine import dispatcher, executor
 from hostler.logs import files
 from hostler.objects import files as object_files
-from hostler.services import context, housekeeping
+from hostler.services import audit, context, deployments, housekeeping
 from hostler.storage import database
 from hostler.storage import store as sql_store
 
@@ -123,21 +123,25 @@ def build(settings: config.Settings) -> Server:
         ),
         clock=context.utcnow,
     )
-    ctx = context.Context(store=store, logs=logs, wake=engine.wake)
+    ctx = context.Context(store=store, logs=logs, wake=engine.wake, instance=me.instance)
+    audit.abandon(ctx)
     housekeeper = housekeeping.Housekeeper(
         ctx, retention=settings.events.retention, keep_runs=settings.logs.keep_runs
     )
+    canaries = deployments.canary_watch(ctx)
     log.debug("identity", extra={"installation": me.installation, "instance": me.instance})
 
     @contextlib.asynccontextmanager
     async def lifespan(_: fastapi.FastAPI) -> AsyncIterator[None]:
         engine.start()
         housekeeper.start()
+        canaries.start()
         engine.wake()
         log.info("engine started", extra={"scheduler": sched.name})
         try:
             yield
         finally:
+            canaries.stop()
             housekeeper.stop()
             engine.stop()
 

@@ -16,7 +16,16 @@ from fastapi import routing
 
 from hostler import config
 from hostler.api import errors, limits
-from hostler.api.routes import events, health, namespaces, pipelines, runs, tasks
+from hostler.api.routes import (
+    deployments,
+    events,
+    health,
+    history,
+    namespaces,
+    pipelines,
+    runs,
+    tasks,
+)
 from hostler.services.context import Context
 
 PREFIX = "/api/v1"
@@ -28,9 +37,11 @@ _ROUTERS = (
     health.router,
     namespaces.router,
     pipelines.router,
+    deployments.router,
     runs.router,
     tasks.router,
     events.router,
+    history.router,
 )
 
 

@@ -15,9 +15,12 @@ from hostler.services.context import Context
 
 
 async def context(request: fastapi.Request) -> Context:
-    """Return the use-case context of the app serving ``request``."""
+    """Return the use-case context of the app serving ``request``, acting for its caller.
+
+    Until requests carry tokens, every caller is ``anonymous``.
+    """
     ctx: Context = request.app.state.context
-    return ctx
+    return ctx.acting_as(ANONYMOUS)
 
 
 async def settings(request: fastapi.Request) -> config.Settings:
@@ -25,6 +28,9 @@ async def settings(request: fastapi.Request) -> config.Settings:
     value: config.Settings = request.app.state.settings
     return value
 
+
+ANONYMOUS = "anonymous"
+"""The actor of a request that does not say who sent it."""
 
 ContextDep = Annotated[Context, fastapi.Depends(context)]
 SettingsDep = Annotated[config.Settings, fastapi.Depends(settings)]

@@ -7,6 +7,7 @@ their own names on the wire so that the OpenAPI document has one schema per mean
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Callable
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -14,7 +15,19 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 import pydantic
 from pydantic import json_schema
 
-from hostler.core import events, namespaces, pipelines, ports, reasons, runs, tasks
+from hostler.core import (
+    deployments,
+    events,
+    history,
+    namespaces,
+    pipelines,
+    plans,
+    ports,
+    reasons,
+    runs,
+    tasks,
+)
+from hostler.services import deployments as deployment_service
 from hostler.services import pages
 from hostler.services import pipelines as pipeline_service
 
@@ -104,6 +117,9 @@ class Pipeline(_Out):
     id: str
     description: str
     live_version: int | None
+    canary: int | None = pydantic.Field(
+        description="The deployment whose canary takes a share of new runs; null when none does."
+    )
     created: Timestamp
     updated: Timestamp
 
@@ -115,6 +131,7 @@ class Pipeline(_Out):
             id=entity.id,
             description=entity.description,
             live_version=entity.live_version,
+            canary=entity.canary,
             created=entity.created,
             updated=entity.updated,
         )
@@ -176,6 +193,9 @@ class Run(_Out):
     logs_deleted: Timestamp | None = pydantic.Field(
         description="When the run's task logs were deleted (retention or on request); null: kept."
     )
+    route: Literal["live", "canary"] = pydantic.Field(
+        description="Why the run has its version: the live one, or a canary's candidate."
+    )
 
     @classmethod
     def from_entity(cls, entity: runs.Run) -> Run:
@@ -195,6 +215,7 @@ class Run(_Out):
             ended=entity.ended,
             cancel_requested=entity.cancel_requested,
             logs_deleted=entity.logs_deleted,
+            route=entity.route.value,
         )
 
 
@@ -292,7 +313,8 @@ class Event(_Out):
     data: dict[str, Any] = pydantic.Field(
         description="What changed. State changes: state, status, reason (kind and description, "
         "or null) and previous_state (null for run.created, which adds version and trigger); "
-        "version.created: version and digest; pipeline.deployed: from (null when no version "
+        "version.created: version and digest; pipeline.canary: deployment, state, version, "
+        "percent, reason; pipeline.deployed: from (null when no version "
         "was live) and to."
     )
 
@@ -355,11 +377,11 @@ class UpRequest(PipelineRequest):
     )
 
     @property
-    def expected_live(self) -> pipeline_service.ExpectedLive:
+    def expected_live(self) -> deployment_service.ExpectedLive:
         """The live version to expect, or ``UNCHECKED`` when the request does not say."""
         if "planned_against" in self.model_fields_set:
             return self.planned_against
-        return pipeline_service.UNCHECKED
+        return deployment_service.UNCHECKED
 
 
 class FieldChange(_Out):
@@ -386,19 +408,54 @@ class PlanCounts(_Out):
     removed: int
 
 
-class Plan(_Out):
-    """What making a configuration live would change, against the live version."""
+class AutoAbort(_In):
+    """Abort a canary when more than ``max_failure_rate`` percent of the last ``window`` runs of
+    its candidate failed."""
+
+    max_failure_rate: int = pydantic.Field(ge=0, le=99, description="Required. In percent.")
+    window: int = pydantic.Field(ge=1, le=1000, description="Required. A number of runs.")
+
+
+class Tally(_Out):
+    """The runs of one version started during a deployment."""
+
+    version: int
+    runs: int
+    successful: int
+    failed: int
+    cancelled: int
+    success_rate: float | None = pydantic.Field(
+        description="Percent of the runs ended successful or failed that succeeded; null if none."
+    )
+
+
+class Routing(_Out):
+    """How a canary shares new runs, and how the runs of each version stand since it began."""
+
+    percent: int
+    auto_abort: AutoAbort | None
+    tallies: list[Tally]
+
+
+class DeployPlan(_Out):
+    """What a deployment would change, against the live version."""
 
     pipeline: str
-    action: Literal["first_deploy", "up_to_date", "upgrade", "rollback"]
-    from_version: int | None = pydantic.Field(description="The live version; null when none.")
-    to_version: int = pydantic.Field(
-        description="The version deployed: an existing one, or the number a new one would get."
+    action: Literal[
+        "first_deploy",
+        "up_to_date",
+        "upgrade",
+        "rollback",
+        "redeploy",
+        "canary",
+        "promote",
+        "abort",
+    ]
+    from_version: int | None = pydantic.Field(
+        description="The live version (null when none); for an abort, the canary's candidate."
     )
-    digest: str = pydantic.Field(description="The digest of the planned configuration.")
-    registered: bool = pydantic.Field(
-        description="True when the configuration is a version already; false when deploying "
-        "would register it."
+    to_version: int = pydantic.Field(
+        description="The version deployed; for an abort, the live version every run goes to."
     )
     headline: str
     counts: PlanCounts
@@ -407,7 +464,23 @@ class Plan(_Out):
     runs_in_flight: int = pydantic.Field(
         description="Runs pending or running now; they finish on the version they started with."
     )
+    routing: Routing | None = pydantic.Field(description="For canary plans; null otherwise.")
     text: list[str] = pydantic.Field(description="The plan as lines for people, as the CLI shows.")
+
+    @classmethod
+    def of(cls, plan: plans.Plan) -> DeployPlan:
+        """Return the wire form of ``plan``."""
+        return cls.model_validate({**plan.to_dict(), "text": plan.lines()})
+
+
+class Plan(DeployPlan):
+    """What making a configuration live would change, against the live version."""
+
+    digest: str = pydantic.Field(description="The digest of the planned configuration.")
+    registered: bool = pydantic.Field(
+        description="True when the configuration is a version already; false when deploying "
+        "would register it."
+    )
 
     @classmethod
     def from_entity(cls, planned: pipeline_service.Planned) -> Plan:
@@ -475,3 +548,153 @@ class CancelResult(_Out):
 
     run: Run
     result: Literal["cancelling", "unchanged"]
+
+
+class DeployRequest(_In):
+    """Deploy a version of the pipeline: make it live, or start a canary of it."""
+
+    version: int = pydantic.Field(ge=1, description="Required. The version to deploy.")
+    planned_against: int | None = pydantic.Field(
+        default=None,
+        description="Optional. The live version the plan was made against (null: none was live). "
+        "When given and the live version is another one by now, nothing changes and the answer "
+        "is 409: plan again.",
+    )
+    force_same_version: bool = pydantic.Field(
+        False, description="Optional. Deploy the live version again; refused (409) without it."
+    )
+    canary: int | None = pydantic.Field(
+        default=None,
+        ge=1,
+        le=99,
+        description="Optional. Start a canary: this percentage of new runs goes to the version, "
+        "the rest stay on the live one, until it is promoted or aborted.",
+    )
+    auto_abort: AutoAbort | None = pydantic.Field(
+        default=None, description="Optional, with canary: abort it by itself when it fails."
+    )
+    dry_run: bool = pydantic.Field(False, description="Optional. Only plan; nothing changes.")
+
+    @property
+    def expected_live(self) -> deployment_service.ExpectedLive:
+        """The live version to expect, or ``UNCHECKED`` when the request does not say."""
+        if "planned_against" in self.model_fields_set:
+            return self.planned_against
+        return deployment_service.UNCHECKED
+
+    @pydantic.field_validator("auto_abort")
+    @classmethod
+    def _abort_needs_canary(
+        cls, value: AutoAbort | None, info: pydantic.ValidationInfo
+    ) -> AutoAbort | None:
+        # A field validator, not a model one, so that the error names ``auto_abort``. ``canary``
+        # is validated first; when it is invalid it is missing here and has its own error.
+        if value is not None and "canary" in info.data and info.data["canary"] is None:
+            raise ValueError("applies to a canary only: give canary too")
+        return value
+
+    @property
+    def canary_request(self) -> deployment_service.Canary | None:
+        """The canary asked for, if any."""
+        if self.canary is None:
+            return None
+        rule = self.auto_abort
+        abort = None if rule is None else deployments.AutoAbort(rule.max_failure_rate, rule.window)
+        return deployment_service.Canary(self.canary, abort)
+
+
+class CanaryRequest(_In):
+    """Promote or abort the pipeline's canary."""
+
+    candidate: int | None = pydantic.Field(
+        default=None,
+        description="Optional. The candidate version the plan was made for; when the canary is "
+        "of another version by now, nothing changes and the answer is 409.",
+    )
+    dry_run: bool = pydantic.Field(False, description="Optional. Only plan; nothing changes.")
+
+
+class Deployment(_Out):
+    """One deployment of a pipeline: a version made live, or a canary and how it ended."""
+
+    namespace: str
+    pipeline: str
+    id: int
+    kind: Literal["deploy", "rollback", "redeploy", "canary"]
+    state: Literal["deployed", "canary", "promoted", "aborted"]
+    from_version: int | None
+    to_version: int
+    actor: str
+    started: Timestamp
+    ended: Timestamp | None
+    first_run: int = pydantic.Field(description="The first run started under this deployment.")
+    percent: int | None = pydantic.Field(description="For a canary: its share of new runs.")
+    auto_abort: AutoAbort | None
+    routed: int = pydantic.Field(description="For a canary: the runs it has routed so far.")
+    reason: str | None = pydantic.Field(description="Why a canary ended, once it has.")
+
+    @classmethod
+    def from_entity(cls, entity: deployments.Deployment) -> Deployment:
+        """Return the wire form of ``entity``."""
+        rule = entity.auto_abort
+        return cls.model_validate(
+            {
+                **{f.name: getattr(entity, f.name) for f in dataclasses.fields(entity)},
+                "auto_abort": None if rule is None else dataclasses.asdict(rule),
+            }
+        )
+
+
+class DeploymentEntry(Deployment):
+    """A deployment with the runs of each version started under it."""
+
+    tallies: list[Tally]
+
+    @classmethod
+    def from_entry(cls, entry: deployment_service.Entry) -> DeploymentEntry:
+        """Return the wire form of a history entry."""
+        tallies = [{**dataclasses.asdict(t), "success_rate": t.success_rate} for t in entry.tallies]
+        return cls.model_validate(
+            {**Deployment.from_entity(entry.deployment).model_dump(), "tallies": tallies}
+        )
+
+
+class DeployResult(_Out):
+    """The plan, and what applying it did (nothing for a dry run)."""
+
+    plan: DeployPlan
+    applied: bool = pydantic.Field(description="False for a dry run.")
+    pipeline: Pipeline | None = pydantic.Field(description="The pipeline after; null if dry run.")
+    deployment: Deployment | None = pydantic.Field(description="The deployment; null if dry run.")
+
+    @classmethod
+    def of(cls, plan: plans.Plan, done: deployment_service.Deployed | None) -> DeployResult:
+        """Return the answer for ``plan``, applied as ``done`` (None: a dry run)."""
+        return cls(
+            plan=DeployPlan.of(plan),
+            applied=done is not None,
+            pipeline=None if done is None else Pipeline.from_entity(done.pipeline),
+            deployment=None if done is None else Deployment.from_entity(done.deployment),
+        )
+
+
+class HistoryRecord(_Out):
+    """One audited admin operation; ``outcome`` is null while it is in progress."""
+
+    id: int
+    kind: str = pydantic.Field(description="The operation: namespace.create, pipeline.deploy ...")
+    target: str
+    actor: str
+    instance: str = pydantic.Field(description="The server instance that ran it.")
+    started: Timestamp
+    finished: Timestamp | None
+    outcome: Literal["succeeded", "unchanged", "failed", "incomplete"] | None
+    detail: dict[str, Any]
+    error: str | None
+
+    @classmethod
+    def from_entity(cls, entity: history.Record) -> HistoryRecord:
+        """Return the wire form of ``entity``."""
+        return cls.model_validate(
+            {f.name: getattr(entity, f.name) for f in dataclasses.fields(entity)}
+        )

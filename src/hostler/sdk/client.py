@@ -18,6 +18,7 @@ This module imports only httpx and the standard library, never the server.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import time
@@ -90,6 +91,10 @@ parse_events = sse.parse_events
 
 def _segment(value: str | int) -> str:
     return urllib.parse.quote(str(value), safe="")
+
+
+def _time(value: datetime.datetime | str | None) -> str | None:
+    return value.isoformat() if isinstance(value, datetime.datetime) else value
 
 
 def _query(**values: Any) -> dict[str, Any]:
@@ -276,6 +281,118 @@ class Client:
         """
         path = f"{self._pipeline(namespace, pipeline)}/versions"
         result: Json = self._request("POST", path, body={"config": config})
+        return result
+
+    def diff_versions(self, namespace: str, pipeline: str, old: int, new: int) -> Json:
+        """Return what deploying version ``new`` in place of version ``old`` changes (a plan)."""
+        path = f"{self._pipeline(namespace, pipeline)}/diff"
+        result: Json = self._get(path, **{"from": old, "to": new})
+        return result
+
+    # -- deployments ------------------------------------------------------------------------
+
+    def deploy(
+        self,
+        namespace: str,
+        pipeline: str,
+        version: int,
+        *,
+        planned_against: int | object | None = UNCHECKED,
+        force_same_version: bool = False,
+        canary: int | None = None,
+        auto_abort: tuple[int, int] | None = None,
+        dry_run: bool = False,
+    ) -> Json:
+        """Deploy ``version``: make it live, or with ``canary`` (a percentage) start a canary.
+
+        ``auto_abort`` is ``(max_failure_rate, window)``: abort the canary when more than that
+        percentage of its last ``window`` candidate runs failed. ``planned_against`` is the live
+        version the plan was made against (None: none was live). ``dry_run`` only plans. Returns
+        ``{"plan", "applied", "pipeline", "deployment"}``.
+        """
+        body: Json = {
+            "version": version,
+            "force_same_version": force_same_version,
+            "dry_run": dry_run,
+        }
+        if planned_against is not UNCHECKED:
+            body["planned_against"] = planned_against
+        if canary is not None:
+            body["canary"] = canary
+        if auto_abort is not None:
+            body["auto_abort"] = {"max_failure_rate": auto_abort[0], "window": auto_abort[1]}
+        path = f"{self._pipeline(namespace, pipeline)}/deployments"
+        result: Json = self._request("POST", path, body=body)
+        return result
+
+    def promote_canary(
+        self,
+        namespace: str,
+        pipeline: str,
+        *,
+        candidate: int | None = None,
+        dry_run: bool = False,
+    ) -> Json:
+        """Make the canary's candidate live; ``candidate`` is the version the plan was made for."""
+        return self._canary(namespace, pipeline, "promote", candidate, dry_run)
+
+    def abort_canary(
+        self,
+        namespace: str,
+        pipeline: str,
+        *,
+        candidate: int | None = None,
+        dry_run: bool = False,
+    ) -> Json:
+        """Drop the canary: every new run goes to the live version again."""
+        return self._canary(namespace, pipeline, "abort", candidate, dry_run)
+
+    def _canary(
+        self, namespace: str, pipeline: str, action: str, candidate: int | None, dry_run: bool
+    ) -> Json:
+        body: Json = {"dry_run": dry_run}
+        if candidate is not None:
+            body["candidate"] = candidate
+        path = f"{self._pipeline(namespace, pipeline)}/canary/{action}"
+        result: Json = self._request("POST", path, body=body)
+        return result
+
+    def list_deployments(
+        self,
+        namespace: str,
+        pipeline: str,
+        *,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> Json:
+        """Return one page of the pipeline's deployments, newest first, with their run tallies."""
+        path = f"{self._pipeline(namespace, pipeline)}/deployments"
+        result: Json = self._get(path, cursor=cursor, limit=limit)
+        return result
+
+    def list_history(
+        self,
+        *,
+        since: datetime.datetime | str | None = None,
+        until: datetime.datetime | str | None = None,
+        kind: Iterable[str] | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> Json:
+        """Return one page of the audit history, newest first.
+
+        ``since`` and ``until`` bound when the operations started; ``kind`` keeps operations
+        (``pipeline.deploy``) or families (``pipeline``).
+        """
+        kinds = list(kind) if kind is not None else None
+        result: Json = self._get(
+            "/history",
+            since=_time(since),
+            until=_time(until),
+            kind=kinds or None,
+            cursor=cursor,
+            limit=limit,
+        )
         return result
 
     # -- runs -------------------------------------------------------------------------------

@@ -15,6 +15,9 @@ BODY_ROUTES = {
     ("post", f"{API}/namespaces/{{namespace}}/pipelines"),
     ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/versions"),
     ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/plan"),
+    ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/deployments"),
+    ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/canary/promote"),
+    ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/canary/abort"),
     ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/runs"),
     ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/runs/{{run}}/retry"),
 }
@@ -48,7 +51,7 @@ def problem_statuses(operation: dict[str, Any]) -> set[str]:
 
 
 def test_the_document_has_every_route(document: dict[str, Any]) -> None:
-    assert len(operations(document)) == 22
+    assert len(operations(document)) == 28
     assert all(path.startswith(f"{API}/") for _, path, _ in operations(document))
 
 
@@ -63,7 +66,7 @@ def test_every_operation_with_a_path_parameter_documents_404(document: dict[str,
         if any(p["in"] == "path" for p in operation.get("parameters", [])):
             assert "404" in problem_statuses(operation), (method, path)
             checked += 1
-    assert checked == 17
+    assert checked == 22
 
 
 def test_every_body_route_documents_its_body_and_413(document: dict[str, Any]) -> None:

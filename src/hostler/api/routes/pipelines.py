@@ -125,6 +125,19 @@ def get_version(
     return schemas.Version.from_entity(pipelines.get_version(ctx, namespace, pipeline, version))
 
 
+@router.get("/namespaces/{namespace}/pipelines/{pipeline}/diff", responses=errors.responses(404))
+def diff_versions(
+    ctx: deps.ContextDep,
+    namespace: deps.Namespace,
+    pipeline: deps.Pipeline,
+    old: Annotated[int, fastapi.Query(alias="from", ge=1, description="The version before.")],
+    new: Annotated[int, fastapi.Query(alias="to", ge=1, description="The version after.")],
+) -> schemas.DeployPlan:
+    """Compare two versions as a deploy of ``to`` in place of ``from`` would: tasks added, removed
+    and changed field by field, settings changed."""
+    return schemas.DeployPlan.of(pipelines.diff(ctx, namespace, pipeline, old, new))
+
+
 @router.post(
     "/namespaces/{namespace}/pipelines/{pipeline}/plan",
     responses=errors.responses(404, 413),

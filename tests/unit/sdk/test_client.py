@@ -1,0 +1,154 @@
+"""The SDK's HTTP client for versions, deployments, canaries and the audit history."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from hostler.sdk import client
+
+from ..cli import canned
+from ..cli.fakeapi import FakeApi
+
+HELLO = "/namespaces/default/pipelines/hello"
+DEPLOYMENTS = f"{HELLO}/deployments"
+PLAN = {"pipeline": "hello", "action": "upgrade", "from_version": 3, "to_version": 4, "text": []}
+
+
+@pytest.fixture
+def api() -> FakeApi:
+    return FakeApi()
+
+
+def make(api: FakeApi) -> client.Client:
+    return client.Client("http://hostler.test", transport=api.transport)
+
+
+def test_deploy_sends_the_version_and_only_the_options_given(api: FakeApi) -> None:
+    api.on("POST", DEPLOYMENTS, (201, canned.deploy_result(PLAN, canned.deployment(3))))
+
+    with make(api) as hostler:
+        answer = hostler.deploy("default", "hello", 4)
+        hostler.deploy("default", "hello", 4, dry_run=True, force_same_version=True)
+        hostler.deploy("default", "hello", 4, planned_against=3)
+        hostler.deploy("default", "hello", 1, planned_against=None)
+
+    assert answer == canned.deploy_result(PLAN, canned.deployment(3))
+    assert api.bodies("POST", DEPLOYMENTS) == [
+        {"version": 4, "force_same_version": False, "dry_run": False},
+        {"version": 4, "force_same_version": True, "dry_run": True},
+        {"version": 4, "force_same_version": False, "dry_run": False, "planned_against": 3},
+        # None says that no version was live when the plan was made; it is sent.
+        {"version": 1, "force_same_version": False, "dry_run": False, "planned_against": None},
+    ]
+
+
+def test_deploy_canary_sends_its_share_and_abort_rule(api: FakeApi) -> None:
+    api.on("POST", DEPLOYMENTS, (200, canned.deploy_result(PLAN)))
+
+    with make(api) as hostler:
+        hostler.deploy("default", "hello", 4, canary=25, auto_abort=(20, 10), dry_run=True)
+        hostler.deploy("default", "hello", 4, canary=25)
+
+    assert api.bodies("POST", DEPLOYMENTS) == [
+        {
+            "version": 4,
+            "force_same_version": False,
+            "dry_run": True,
+            "canary": 25,
+            "auto_abort": {"max_failure_rate": 20, "window": 10},
+        },
+        {"version": 4, "force_same_version": False, "dry_run": False, "canary": 25},
+    ]
+
+
+def test_promote_and_abort_post_to_their_canary_route_with_the_candidate(api: FakeApi) -> None:
+    api.on("POST", f"{HELLO}/canary/promote", (200, canned.deploy_result(PLAN)))
+    api.on("POST", f"{HELLO}/canary/abort", (200, canned.deploy_result(PLAN)))
+
+    with make(api) as hostler:
+        hostler.promote_canary("default", "hello", dry_run=True)
+        hostler.promote_canary("default", "hello", candidate=4)
+        hostler.abort_canary("default", "hello", dry_run=True)
+        hostler.abort_canary("default", "hello", candidate=4)
+
+    for action in ("promote", "abort"):
+        assert api.bodies("POST", f"{HELLO}/canary/{action}") == [
+            {"dry_run": True},
+            {"dry_run": False, "candidate": 4},
+        ]
+
+
+def test_a_refused_deploy_raises_the_servers_problem(api: FakeApi) -> None:
+    problem = canned.problem(
+        409,
+        "conflict",
+        "pipeline 'default/hello': the live version is v5 now, not v3 as planned",
+        field="planned_against",
+        hint="someone deployed meanwhile: plan again and review the new plan",
+    )
+    api.on("POST", DEPLOYMENTS, (409, problem))
+
+    with make(api) as hostler, pytest.raises(client.ApiError) as caught:
+        hostler.deploy("default", "hello", 4, planned_against=3)
+
+    error = caught.value
+    assert (error.status, error.code, error.field) == (409, "conflict", "planned_against")
+    assert error.detail == problem["detail"]
+    assert error.hint == problem["hint"]
+
+
+def test_list_deployments_and_diff_versions_send_their_query(api: FakeApi) -> None:
+    page = canned.page({**canned.deployment(3), "tallies": [canned.tally(4, 2, 2)]})
+    api.on("GET", DEPLOYMENTS, (200, page))
+    api.on("GET", f"{HELLO}/diff", (200, PLAN))
+
+    with make(api) as hostler:
+        assert hostler.list_deployments("default", "hello") == page
+        assert hostler.list_deployments("default", "hello", cursor="c2", limit=1) == page
+        assert hostler.diff_versions("default", "hello", 3, 4) == PLAN
+
+    assert [dict(query) for query in api.queries("GET", DEPLOYMENTS)] == [
+        {},
+        {"cursor": "c2", "limit": "1"},
+    ]
+    assert [dict(query) for query in api.queries("GET", f"{HELLO}/diff")] == [
+        {"from": "3", "to": "4"}
+    ]
+
+
+def test_list_history_sends_times_in_iso_8601_and_each_kind(api: FakeApi) -> None:
+    api.on("GET", "/history", (200, canned.page(canned.record(1))))
+    since = datetime.datetime(2024, 5, 1, 12, 30, tzinfo=datetime.UTC)
+
+    with make(api) as hostler:
+        assert hostler.list_history() == canned.page(canned.record(1))
+        hostler.list_history(since=since, until="2024-05-02", kind=["pipeline.deploy", "namespace"])
+        hostler.list_history(since=datetime.datetime(2024, 5, 1), kind=[], limit=5)
+
+    first, second, third = api.queries("GET", "/history")
+    assert dict(first) == {}
+    assert second["since"] == "2024-05-01T12:30:00+00:00"
+    assert second["until"] == "2024-05-02"
+    assert second.get_list("kind") == ["pipeline.deploy", "namespace"]
+    # A time without a zone goes as it is: the server reads it as UTC.
+    assert dict(third) == {"since": "2024-05-01T00:00:00", "limit": "5"}
+
+
+def test_iterate_walks_the_history_with_its_filters(api: FakeApi) -> None:
+    api.on(
+        "GET",
+        "/history",
+        (200, canned.page(canned.record(2), next_cursor="c1")),
+        (200, canned.page(canned.record(1))),
+    )
+
+    with make(api) as hostler:
+        records = list(hostler.iterate(hostler.list_history, kind=["pipeline"], limit=1))
+
+    assert [record["id"] for record in records] == [2, 1]
+    assert [query.get_list("kind") for query in api.queries("GET", "/history")] == [
+        ["pipeline"],
+        ["pipeline"],
+    ]
