@@ -78,6 +78,8 @@ def change(event: Mapping[str, Any]) -> str | None:
         return f"version {data.get('version')}"
     if event.get("kind") == "pipeline.deployed":
         return f"version {data.get('from') or 'none'} -> {data.get('to')}"
+    if event.get("kind") == "pipeline.canary":
+        return f"canary of version {data.get('version')} {data.get('state')}"
     return None
 
 

@@ -7,7 +7,18 @@ from typing import Annotated
 
 import typer
 
-from hostler.cli import config, event, namespace, pipeline, plugins, run, service, task
+import hostler.cli.deploy  # noqa: F401 - adds its commands to 'pipeline'
+from hostler.cli import (
+    config,
+    event,
+    history,
+    namespace,
+    pipeline,
+    plugins,
+    run,
+    service,
+    task,
+)
 
 app = typer.Typer(
     name="hostler",
@@ -25,6 +36,7 @@ app.add_typer(event.app, name="event")
 app.add_typer(service.app, name="service")
 app.add_typer(config.app, name="config")
 app.add_typer(plugins.app, name="plugins")
+app.command("history")(history.history)
 
 
 def _version(value: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -70,30 +71,55 @@ def up(
     """
     config = files.read_pipeline(file)
     with common.client(ctx) as api:
-        planned = api.plan_pipeline(namespace, _pipeline_id(file, config), config)
-        if fmt is output.Format.TABLE:
-            for line in planned.get("text", []):
-                output.say(line)
-        if planned.get("action") == "up_to_date" or dry_run:
-            if fmt is not output.Format.TABLE:
-                output.data(planned, fmt)
-            return
-        if not yes and not common.confirm(
-            "Proceed?",
-            refused="not deploying: there is no terminal to confirm on",
-            hint="add -y to proceed without asking, or --dry-run to only see the plan",
-            declined="Nothing changed.",
-        ):
-            return
-        answer = api.up_pipeline(namespace, config, planned_against=planned.get("from_version"))
+        planned = api.plan_pipeline(namespace, pipeline_id(file, config), config)
+        apply_planned(
+            planned,
+            fmt,
+            stop=dry_run or planned.get("action") == "up_to_date",
+            yes=yes,
+            draft=planned,
+            apply=lambda: api.up_pipeline(
+                namespace, config, planned_against=planned.get("from_version")
+            ),
+            describe=lambda answer: describe_up(namespace, answer),
+        )
+
+
+def apply_planned(
+    plan: dict[str, Any],
+    fmt: output.Format,
+    *,
+    stop: bool,
+    yes: bool,
+    draft: dict[str, Any],
+    apply: Callable[[], dict[str, Any]],
+    describe: Callable[[dict[str, Any]], str],
+) -> None:
+    """Show ``plan``; unless ``stop``, ask to proceed (``yes`` has said so), ``apply`` it and say
+    what was done with ``describe``. With ``stop``, ``-o json|yaml`` prints ``draft``."""
+    if fmt is output.Format.TABLE:
+        for line in plan.get("text", []):
+            output.say(line)
+    if stop:
+        if fmt is not output.Format.TABLE:
+            output.data(draft, fmt)
+        return
+    if not yes and not common.confirm(
+        "Proceed?",
+        refused="not deploying: there is no terminal to confirm on",
+        hint="add -y to proceed without asking, or --dry-run to only see the plan",
+        declined="Nothing changed.",
+    ):
+        return
+    answer = apply()
     if fmt is output.Format.TABLE:
         output.say("")
-        output.say(describe_up(namespace, answer))
+        output.say(describe(answer))
     else:
         output.data(answer, fmt)
 
 
-def _pipeline_id(file: pathlib.Path, config: dict[str, Any]) -> str:
+def pipeline_id(file: pathlib.Path, config: dict[str, Any]) -> str:
     pipeline = config.get("id")
     if not isinstance(pipeline, str) or not pipeline:
         raise common.Failure(
@@ -118,7 +144,7 @@ def plan(
     """
     config = files.read_pipeline(file)
     with common.client(ctx) as api:
-        answer = api.plan_pipeline(namespace, _pipeline_id(file, config), config)
+        answer = api.plan_pipeline(namespace, pipeline_id(file, config), config)
     if fmt is output.Format.TABLE:
         for line in answer.get("text", []):
             output.say(line)

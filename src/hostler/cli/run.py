@@ -10,16 +10,24 @@ from rich.console import Group, RenderableType
 
 from hostler.cli import common, follow, output
 
-app = typer.Typer(help="Runs: executions of a pipeline's live version.")
+app = typer.Typer(help="Runs: executions of a pipeline's live version (or a canary's).")
 
 PipelineId = Annotated[str, typer.Argument(help="Identifier of the pipeline.", show_default=False)]
 RunId = Annotated[int, typer.Argument(help="Number of the run.", show_default=False)]
+
+
+def version(run: dict[str, Any]) -> str:
+    """Return the run's version for people: ``4``, or ``4 (canary)`` for a canary's candidate."""
+    number = str(run.get("version"))
+    return f"{number} (canary)" if run.get("route") == "canary" else number
+
 
 RUN_FIELDS = [
     "namespace",
     "pipeline",
     "id",
     "version",
+    "route",
     "state",
     "status",
     "reason",
@@ -59,7 +67,7 @@ def _runs_table(items: list[Any]) -> RenderableType:
                 run.get("id"),
                 output.styled(run.get("state")),
                 output.styled(run.get("status") if run.get("state") == "complete" else None),
-                run.get("version"),
+                version(run),
                 _trigger(run.get("trigger")),
                 output.when(run.get("created")),
                 output.duration(output.seconds(run.get("started"), run.get("ended"))),
@@ -95,13 +103,13 @@ def start(
     ] = False,
     fmt: output.OutputFormat = output.Format.TABLE,
 ) -> None:
-    """Start a run of the pipeline's live version."""
+    """Start a run of the pipeline's live version, or of a canary's when its share says so."""
     variables = common.parse_variables(var)
     settings = common.state(ctx)
     with common.client(ctx) as api:
         run = api.start_run(namespace, pipeline, variables)
         if fmt is output.Format.TABLE:
-            output.say(f"{follow.run_name(run)}: started (version {run.get('version')})")
+            output.say(f"{follow.run_name(run)}: started on version {version(run)}")
         elif not follow_:
             output.data(run, fmt)
         if follow_:

@@ -15,6 +15,7 @@ PIPELINE: dict[str, Any] = {
     "id": "hello",
     "description": "Says hello",
     "live_version": 1,
+    "canary": None,
     "created": "2024-05-01T12:00:00Z",
     "updated": "2024-05-01T12:00:00Z",
 }
@@ -53,6 +54,7 @@ def run(
         "ended": ended,
         "cancel_requested": False,
         "logs_deleted": None,
+        "route": "live",
     }
 
 
@@ -110,6 +112,110 @@ def event(
             "reason": reason,
             "previous_state": None,
         },
+    }
+
+
+def version(number: int, *, tasks: int = 1, description: str = "") -> dict[str, Any]:
+    """Return version ``number`` of default/hello, of ``tasks`` tasks."""
+    names = ["fetch", "report", "notify"][:tasks]
+    config = {
+        "id": "hello",
+        "description": description,
+        "tasks": [{"id": name, "image": "busybox:stable"} for name in names],
+    }
+    return {
+        **VERSION,
+        "version": number,
+        "digest": f"sha256:{number}{number}ab" + "0" * 59,
+        "config": config,
+        "created": f"2024-05-0{number}T12:00:00Z",
+    }
+
+
+def deployment(
+    deployment_id: int,
+    kind: str = "deploy",
+    state: str = "deployed",
+    *,
+    from_version: int | None = 3,
+    to_version: int = 4,
+    percent: int | None = None,
+    auto_abort: dict[str, int] | None = None,
+    reason: str | None = None,
+    actor: str = "alice",
+) -> dict[str, Any]:
+    """Return deployment ``deployment_id`` of default/hello, from v3 to v4 unless told."""
+    return {
+        "namespace": "default",
+        "pipeline": "hello",
+        "id": deployment_id,
+        "kind": kind,
+        "state": state,
+        "from_version": from_version,
+        "to_version": to_version,
+        "actor": actor,
+        "started": f"2024-05-{deployment_id:02}T09:00:00Z",
+        "ended": None if state == "canary" else f"2024-05-{deployment_id:02}T09:30:00Z",
+        "first_run": 11,
+        "percent": percent,
+        "auto_abort": auto_abort,
+        "routed": 0 if percent is None else 19,
+        "reason": reason,
+    }
+
+
+def tally(version: int, runs: int, successful: int, failed: int = 0) -> dict[str, Any]:
+    """Return the runs of ``version`` under a deployment: the rest of ``runs`` were cancelled."""
+    ended = successful + failed
+    return {
+        "version": version,
+        "runs": runs,
+        "successful": successful,
+        "failed": failed,
+        "cancelled": runs - ended,
+        "success_rate": None if ended == 0 else 100.0 * successful / ended,
+    }
+
+
+def deploy_result(
+    plan: dict[str, Any],
+    deployment: dict[str, Any] | None = None,
+    *,
+    live_version: int | None = None,
+    canary: int | None = None,
+) -> dict[str, Any]:
+    """Return the answer to a deploy, promote or abort: a dry run without ``deployment``."""
+    pipeline = {**PIPELINE, "live_version": live_version, "canary": canary}
+    return {
+        "plan": plan,
+        "applied": deployment is not None,
+        "pipeline": None if deployment is None else pipeline,
+        "deployment": deployment,
+    }
+
+
+def record(
+    record_id: int,
+    kind: str = "pipeline.deploy",
+    outcome: str | None = "succeeded",
+    *,
+    target: str = "default/hello",
+    detail: dict[str, Any] | None = None,
+    error: str | None = None,
+    actor: str = "alice",
+) -> dict[str, Any]:
+    """Return audit record ``record_id``: ``kind`` of ``target``, ended with ``outcome``."""
+    return {
+        "id": record_id,
+        "kind": kind,
+        "target": target,
+        "actor": actor,
+        "instance": "hostler-1",
+        "started": f"2024-05-02T09:{record_id:02}:00Z",
+        "finished": None if outcome is None else f"2024-05-02T09:{record_id:02}:01Z",
+        "outcome": outcome,
+        "detail": detail or {},
+        "error": error,
     }
 
 

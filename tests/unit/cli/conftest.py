@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import sys
+from collections.abc import Iterator, Mapping
 from typing import Protocol
 
 import pytest
@@ -12,8 +16,30 @@ from hostler.cli import common, main
 from .fakeapi import FakeApi
 
 
+def lines(text: str) -> list[str]:
+    """Return the lines of ``text`` without trailing blanks (Rich pads the cells of a table)."""
+    return [line.rstrip() for line in text.splitlines()]
+
+
 class Invoke(Protocol):
-    def __call__(self, *args: str) -> typer.testing.Result: ...
+    """Run the CLI with ``args``; with ``input``, stdin is a terminal where a person types it."""
+
+    def __call__(self, *args: str, input: str | None = None) -> typer.testing.Result: ...
+
+
+class TerminalRunner(typer.testing.CliRunner):
+    """A runner whose standard input is a terminal (a TTY), so that commands may ask."""
+
+    @contextlib.contextmanager
+    def isolation(
+        self,
+        input: str | bytes | None = None,
+        env: Mapping[str, str | None] | None = None,
+        color: bool = False,
+    ) -> Iterator[tuple[io.BytesIO, io.BytesIO, io.BytesIO]]:
+        with super().isolation(input, env, color) as streams:
+            sys.stdin.isatty = lambda: True  # type: ignore[method-assign]
+            yield streams
 
 
 @pytest.fixture(autouse=True)
@@ -39,10 +65,10 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def invoke(api: FakeApi, sleeps: list[float]) -> Invoke:
-    runner = typer.testing.CliRunner()
     state = common.State(transport=api.transport, sleep=sleeps.append)
 
-    def run(*args: str) -> typer.testing.Result:
-        return runner.invoke(main.app, list(args), obj=state)
+    def run(*args: str, input: str | None = None) -> typer.testing.Result:
+        runner = typer.testing.CliRunner() if input is None else TerminalRunner()
+        return runner.invoke(main.app, list(args), obj=state, input=input)
 
     return run

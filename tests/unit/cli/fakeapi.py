@@ -52,6 +52,14 @@ class FakeApi:
             if r.method == method and r.url.path == f"/api/v1{path}"
         ]
 
+    def queries(self, method: str, path: str) -> list[httpx.QueryParams]:
+        """Return the query parameters sent to ``method path``."""
+        return [
+            r.url.params
+            for r in self.requests
+            if r.method == method and r.url.path == f"/api/v1{path}"
+        ]
+
 
 def unused_port() -> int:
     """Return a local TCP port nothing listens on (connections to it are refused)."""

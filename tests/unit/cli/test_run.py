@@ -28,7 +28,7 @@ def test_run_start_sends_variables_and_says_started(api: FakeApi, invoke: Invoke
     )
 
     assert done.exit_code == 0, done.output
-    assert done.stdout == "run 'default/hello#1': started (version 1)\n"
+    assert done.stdout == "run 'default/hello#1': started on version 1\n"
     assert api.bodies("POST", RUNS) == [{"variables": {"GREETING": "hi", "EMPTY": "", "X": "a=b"}}]
 
 
@@ -84,7 +84,7 @@ def test_run_start_follow_prints_one_line_per_change_and_exits_by_status(
     assert done.exit_code == code, done.output
     lines = done.stdout.splitlines()
     assert lines[:4] == [
-        "run 'default/hello#1': started (version 1)",
+        "run 'default/hello#1': started on version 1",
         "fetch: waiting",
         "fetch: running",
         f"fetch: complete {status} (exit {task_exit})",
