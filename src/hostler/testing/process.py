@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import httpx
 
@@ -38,7 +38,8 @@ class ServerProcess:
     """A Hostler server in development mode with its own data directory and port.
 
     ``settings`` are ``HOSTLER_*`` environment variables for the server (``ENGINE__LEASE``...);
-    its output goes to ``log`` (appended to across restarts).
+    its output goes to ``log`` (appended to across restarts). ``command`` runs the CLI: a test
+    can start the server through a script of its own that patches it first.
     """
 
     def __init__(
@@ -46,18 +47,20 @@ class ServerProcess:
         data_dir: pathlib.Path,
         settings: Mapping[str, str] | None = None,
         port: int | None = None,
+        command: Sequence[str] = (HOSTLER,),
     ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"{data_dir.name}-server.log"
         self._settings = {f"HOSTLER_{k}": v for k, v in (settings or {}).items()}
+        self._command = list(command)
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30) -> float:
         """Start the server and return once it answers; return the seconds that took."""
         began = time.monotonic()
-        command = [HOSTLER, "service", "start", "--dev", "--data-dir", str(self.data_dir)]
+        command = [*self._command, "service", "start", "--dev", "--data-dir", str(self.data_dir)]
         with self.log.open("a") as out:
             self._process = subprocess.Popen(
                 [*command, "--port", str(self.port)],
