@@ -13,7 +13,17 @@ import enum
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, Protocol
 
-from hostler.core import deployments, events, history, namespaces, pipelines, runs, tasks
+from hostler.core import (
+    access,
+    deployments,
+    events,
+    history,
+    namespaces,
+    pipelines,
+    runs,
+    tasks,
+    tokens,
+)
 
 # --------------------------------------------------------------------------------------------
 # Schedulers: where task containers run.
@@ -472,6 +482,44 @@ class Store(Protocol):
     def abandon_history(self, instance: str, finished: datetime.datetime) -> int:
         """Mark ``incomplete`` the unfinished records of server ``instance``, which is starting
         again; return how many."""
+        ...
+
+    # tokens, ordered by name; their ids are given by ``tokens.new``
+    def create_token(self, token: tokens.Token) -> tokens.Token:
+        """Store a new token; ``AlreadyExists`` if its name (or id) is taken."""
+        ...
+
+    def get_token(self, token: str) -> tokens.Token:
+        """Return the token with id ``token``; ``NotFound`` if there is none."""
+        ...
+
+    def list_tokens(self, after: str | None, limit: int) -> list[tokens.Token]:
+        """Return tokens ordered by name (``after`` is a name)."""
+        ...
+
+    def update_token(self, token: tokens.Token, expected_revision: int) -> tokens.Token:
+        """Write the token's roles, expiry and disabled flag with compare-and-set."""
+        ...
+
+    def delete_token(self, token: str) -> None:
+        """Delete the token with id ``token``; ``NotFound`` if there is none."""
+        ...
+
+    # roles made by admins, ordered by name (the built-in ones are not stored)
+    def create_role(self, role: access.Role) -> access.Role:
+        """Store a new role; ``AlreadyExists`` if its name is taken."""
+        ...
+
+    def get_role(self, name: str) -> access.Role:
+        """Return the role ``name``; ``NotFound`` if there is none."""
+        ...
+
+    def list_roles(self, after: str | None, limit: int) -> list[access.Role]:
+        """Return roles ordered by name (``after`` is a name)."""
+        ...
+
+    def delete_role(self, name: str) -> None:
+        """Delete the role ``name``; ``NotFound`` if there is none."""
         ...
 
     # locks: named, held by one holder until released or expired

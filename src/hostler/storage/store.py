@@ -9,7 +9,8 @@ its own transaction: a namespace or version created, a live version changed (by 
 pipeline or a deployment), a run created, a new state or status of a run or task execution. A
 write that fails, or loses its compare-and-set, appends nothing; an update that changes neither
 state nor status appends nothing either. The audit history and the locks are written in
-transactions of their own, apart from the operations they guard.
+transactions of their own, apart from the operations they guard. Writes of tokens and roles
+append no events.
 """
 
 from __future__ import annotations
@@ -20,7 +21,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hostler.core import deployments, events, history, namespaces, pipelines, runs, tasks
+from hostler.core import (
+    access,
+    deployments,
+    events,
+    history,
+    namespaces,
+    pipelines,
+    runs,
+    tasks,
+    tokens,
+)
 from hostler.storage import database, tables
 from hostler.storage import deployments as deployment_rows
 from hostler.storage import events as event_rows
@@ -29,7 +40,9 @@ from hostler.storage import history as history_rows
 from hostler.storage import locks as lock_rows
 from hostler.storage import namespaces as namespace_rows
 from hostler.storage import pipelines as pipeline_rows
+from hostler.storage import roles as role_rows
 from hostler.storage import runs as run_rows
+from hostler.storage import tokens as token_rows
 
 
 class Store:
@@ -322,6 +335,57 @@ class Store:
         """Mark ``incomplete`` the unfinished records of server ``instance``; return how many."""
         with self._write() as connection:
             return history_rows.abandon(connection, instance, finished)
+
+    # tokens -------------------------------------------------------------------------------
+
+    def create_token(self, token: tokens.Token) -> tokens.Token:
+        """Store a new token at revision 1; ``AlreadyExists`` if its name (or id) is taken."""
+        with self._write() as connection:
+            return token_rows.create(connection, token)
+
+    def get_token(self, token: str) -> tokens.Token:
+        """Return the token with id ``token``; ``NotFound`` if there is none."""
+        with self._read() as connection:
+            return token_rows.get(connection, token)
+
+    def list_tokens(self, after: str | None, limit: int) -> list[tokens.Token]:
+        """Return at most ``limit`` tokens ordered by name, after the name ``after``."""
+        with self._read() as connection:
+            return token_rows.list_(connection, after, limit)
+
+    def update_token(self, token: tokens.Token, expected_revision: int) -> tokens.Token:
+        """Write the token's roles, expiry and disabled flag with compare-and-set; its name,
+        digest, creation and creator stay as stored."""
+        with self._write() as connection:
+            return token_rows.update(connection, token, expected_revision)
+
+    def delete_token(self, token: str) -> None:
+        """Delete the token with id ``token``; ``NotFound`` if there is none."""
+        with self._write() as connection:
+            token_rows.delete(connection, token)
+
+    # roles --------------------------------------------------------------------------------
+
+    def create_role(self, role: access.Role) -> access.Role:
+        """Store a new role; ``AlreadyExists`` if its name is taken. Returned as stored:
+        ``builtin`` is not kept."""
+        with self._write() as connection:
+            return role_rows.create(connection, role, _now())
+
+    def get_role(self, name: str) -> access.Role:
+        """Return the role ``name``; ``NotFound`` if there is none."""
+        with self._read() as connection:
+            return role_rows.get(connection, name)
+
+    def list_roles(self, after: str | None, limit: int) -> list[access.Role]:
+        """Return at most ``limit`` roles ordered by name, after the name ``after``."""
+        with self._read() as connection:
+            return role_rows.list_(connection, after, limit)
+
+    def delete_role(self, name: str) -> None:
+        """Delete the role ``name``; ``NotFound`` if there is none."""
+        with self._write() as connection:
+            role_rows.delete(connection, name)
 
     # locks --------------------------------------------------------------------------------
 

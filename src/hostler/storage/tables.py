@@ -2,7 +2,8 @@
 
 Migrations (``migrations/versions``) create exactly this; a test compares the two. Every row that
 callers change with compare-and-set carries a ``revision`` column; deployments change under their
-pipeline's, and history records and locks are settled inside one write transaction each.
+pipeline's, history records and locks are settled inside one write transaction each, and roles
+are only ever created and deleted.
 Timestamps are stored in UTC and always read back timezone-aware, whatever the database.
 """
 
@@ -228,6 +229,35 @@ locks = sa.Table(
     sa.Column("holder", sa.Text, nullable=False),
     sa.Column("acquired", UTCDateTime, nullable=False),
     sa.Column("expires", UTCDateTime, nullable=False),
+)
+
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    # Only the SHA-256 digest of a token's secret is kept, never the secret; ``roles`` is a JSON
+    # list of bindings (``admin``, ``namespace-reader:team-*``, a custom role's name).
+    sa.Column("id", sa.String(12), primary_key=True),
+    sa.Column("name", sa.String(NAME), nullable=False, unique=True),
+    sa.Column("roles", sa.Text, nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("expires", UTCDateTime, nullable=True),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    _revision(),
+)
+
+
+roles = sa.Table(
+    "roles",
+    metadata,
+    # The roles admins make; the built-in ones live in ``core.access``. ``grants`` is a JSON list
+    # of ``{"kinds": [...], "actions": [...], "pattern": ...}``, kinds and actions in enum order.
+    sa.Column("name", sa.String(NAME), primary_key=True),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("grants", sa.Text, nullable=False),
+    sa.Column("created", UTCDateTime, nullable=False),
 )
 
 

@@ -5,8 +5,8 @@ holds on the real database: the same error categories, fields, hints and message
 parent named first), compare-and-set on ``revision``, run, version and deployment ids counted per
 pipeline, list orders and ``after`` cursors, timestamps refused when naive and read back in UTC,
 the same events appended in the same cases, with ids that are never reused, history record ids
-that are never reused either, canary routing counted in the same steps, and locks that expire
-at the same instant.
+that are never reused either, canary routing counted in the same steps, locks that expire at the
+same instant, and tokens and roles read back as the SQL store reads them from their columns.
 The storage tests run against both to prove it (``tests/unit/storage``).
 """
 
@@ -20,7 +20,18 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from hostler.core import deployments, errors, events, history, namespaces, pipelines, runs, tasks
+from hostler.core import (
+    access,
+    deployments,
+    errors,
+    events,
+    history,
+    namespaces,
+    pipelines,
+    runs,
+    tasks,
+    tokens,
+)
 
 DEFAULT_DESCRIPTION = "The default namespace"
 """The description of ``default``, which exists from the start as after the first migration."""
@@ -77,6 +88,8 @@ class MemoryStore:
         self._history: dict[int, history.Record] = {}
         self._last_history_id = 0
         self._locks: dict[str, _Lock] = {}
+        self._tokens = _Tokens()
+        self._roles = _Roles()
         self._installation = uuid.uuid4().hex[:12]
 
     def installation(self) -> str:
@@ -708,6 +721,55 @@ class MemoryStore:
                 )
             return len(abandoned)
 
+    # tokens and roles: kept in ``_Tokens`` and ``_Roles`` -----------------------------------
+
+    def create_token(self, token: tokens.Token) -> tokens.Token:
+        """Store a new token at revision 1; ``AlreadyExists`` if its name (or id) is taken."""
+        with self._lock:
+            return self._tokens.create(token)
+
+    def get_token(self, token: str) -> tokens.Token:
+        """Return the token with id ``token``; ``NotFound`` if there is none."""
+        with self._lock:
+            return self._tokens.get(token)
+
+    def list_tokens(self, after: str | None, limit: int) -> list[tokens.Token]:
+        """Return at most ``limit`` tokens ordered by name, after the name ``after``."""
+        with self._lock:
+            return self._tokens.list_(after, limit)
+
+    def update_token(self, token: tokens.Token, expected_revision: int) -> tokens.Token:
+        """Write the token's roles, expiry and disabled flag with compare-and-set; its name,
+        digest, creation and creator stay as stored."""
+        with self._lock:
+            return self._tokens.update(token, expected_revision)
+
+    def delete_token(self, token: str) -> None:
+        """Delete the token with id ``token``; ``NotFound`` if there is none."""
+        with self._lock:
+            self._tokens.delete(token)
+
+    def create_role(self, role: access.Role) -> access.Role:
+        """Store a new role; ``AlreadyExists`` if its name is taken. Returned as stored:
+        ``builtin`` is not kept."""
+        with self._lock:
+            return self._roles.create(role)
+
+    def get_role(self, name: str) -> access.Role:
+        """Return the role ``name``; ``NotFound`` if there is none."""
+        with self._lock:
+            return self._roles.get(name)
+
+    def list_roles(self, after: str | None, limit: int) -> list[access.Role]:
+        """Return at most ``limit`` roles ordered by name, after the name ``after``."""
+        with self._lock:
+            return self._roles.list_(after, limit)
+
+    def delete_role(self, name: str) -> None:
+        """Delete the role ``name``; ``NotFound`` if there is none."""
+        with self._lock:
+            self._roles.delete(name)
+
     # locks --------------------------------------------------------------------------------
 
     def acquire_lock(
@@ -768,6 +830,131 @@ class MemoryStore:
                 hint="list the pipeline's runs to see which exist",
             )
         return found
+
+
+class _Tokens:
+    """The tokens by id, as the ``tokens`` table keeps them; call with the store's lock held.
+
+    The checks run in the SQL store's order, so that a call that breaks two rules fails alike.
+    """
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, tokens.Token] = {}
+
+    def create(self, token: tokens.Token) -> tokens.Token:
+        if any(t.name == token.name for t in self._by_id.values()):
+            raise errors.AlreadyExists(
+                f"token '{token.name}': already exists",
+                field="name",
+                hint="choose another name, or delete the old token first",
+            )
+        if token.id in self._by_id:
+            raise errors.AlreadyExists(
+                f"token '{token.id}': already exists",
+                field="token",
+                hint="make the token again: it gets a new random id",
+            )
+        stored = token.evolve(
+            roles=_roles_copy(token.roles),
+            created=_utc(token.created),
+            expires=_maybe_utc(token.expires),
+            revision=1,
+        )
+        self._by_id[stored.id] = stored
+        return stored
+
+    def get(self, token: str) -> tokens.Token:
+        found = self._by_id.get(token)
+        if found is None:
+            raise _token_not_found(token)
+        return found
+
+    def list_(self, after: str | None, limit: int) -> list[tokens.Token]:
+        found = sorted(self._by_id.values(), key=lambda t: t.name)
+        return _limit([t for t in found if after is None or t.name > after], limit)
+
+    def update(self, token: tokens.Token, expected_revision: int) -> tokens.Token:
+        # The SQL store binds the expiry before it looks at the row: a naive one fails first.
+        expires = _maybe_utc(token.expires)
+        current = self.get(token.id)
+        if current.revision != expected_revision:
+            raise errors.Conflict(
+                f"token '{token.id}': changed by someone else "
+                f"(revision {current.revision}, expected {expected_revision})",
+                hint=_RETRY,
+            )
+        stored = current.evolve(
+            roles=_roles_copy(token.roles),
+            expires=expires,
+            disabled=token.disabled,
+            revision=current.revision + 1,
+        )
+        self._by_id[stored.id] = stored
+        return stored
+
+    def delete(self, token: str) -> None:
+        if self._by_id.pop(token, None) is None:
+            raise _token_not_found(token)
+
+
+class _Roles:
+    """The roles admins made, by name, as the ``roles`` table keeps them; call with the store's
+    lock held."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, access.Role] = {}
+
+    def create(self, role: access.Role) -> access.Role:
+        if role.name in self._by_name:
+            raise errors.AlreadyExists(
+                f"role '{role.name}': already exists",
+                field="name",
+                hint="choose another name, or delete the role first",
+            )
+        # As the SQL store reads it back from JSON: enum members, a tuple, no ``builtin``.
+        grants = tuple(
+            access.Grant(
+                frozenset(map(access.Kind, g.kinds)),
+                frozenset(map(access.Action, g.actions)),
+                g.pattern,
+            )
+            for g in role.grants
+        )
+        stored = access.Role(role.name, role.description, grants)
+        self._by_name[stored.name] = stored
+        return stored
+
+    def get(self, name: str) -> access.Role:
+        found = self._by_name.get(name)
+        if found is None:
+            raise _role_not_found(name)
+        return found
+
+    def list_(self, after: str | None, limit: int) -> list[access.Role]:
+        found = sorted(self._by_name.values(), key=lambda r: r.name)
+        return _limit([r for r in found if after is None or r.name > after], limit)
+
+    def delete(self, name: str) -> None:
+        if self._by_name.pop(name, None) is None:
+            raise _role_not_found(name)
+
+
+def _token_not_found(token: str) -> errors.NotFound:
+    return errors.NotFound(
+        f"token '{token}': not found", field="token", hint="list the tokens to see which exist"
+    )
+
+
+def _role_not_found(name: str) -> errors.NotFound:
+    return errors.NotFound(
+        f"role '{name}': not found", field="role", hint="list the roles to see which exist"
+    )
+
+
+def _roles_copy(roles: Sequence[str]) -> tuple[str, ...]:
+    """Return ``roles`` as the SQL store reads them back from their JSON list: a tuple."""
+    copy: list[str] = json.loads(json.dumps(list(roles)))
+    return tuple(copy)
 
 
 def _now() -> datetime.datetime:
