@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from hostler.core import errors, identifiers, namespaces
 from hostler.services import audit, pages
@@ -49,6 +50,22 @@ def get(ctx: Context, name: str) -> namespaces.Namespace:
     return ctx.store.get_namespace(name)
 
 
-def list_(ctx: Context, cursor: str | None, limit: int) -> pages.Page[namespaces.Namespace]:
-    """Return a page of namespaces, by name."""
-    return pages.page(ctx.store.list_namespaces, cursor, limit, str, lambda n: n.name)
+def list_(
+    ctx: Context,
+    cursor: str | None,
+    limit: int,
+    visible: Callable[[str], bool] = lambda name: True,
+) -> pages.Page[namespaces.Namespace]:
+    """Return a page of the namespaces whose name is ``visible`` (to the caller), by name."""
+
+    def fetch(after: str | None, count: int) -> list[namespaces.Namespace]:
+        found: list[namespaces.Namespace] = []
+        while len(found) < count:
+            batch = ctx.store.list_namespaces(after, count)
+            found += [namespace for namespace in batch if visible(namespace.name)]
+            if len(batch) < count:
+                break
+            after = batch[-1].name
+        return found[:count]
+
+    return pages.page(fetch, cursor, limit, str, lambda n: n.name)

@@ -4,15 +4,12 @@ its logs."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
-from typing import TypeVar
+from collections.abc import Mapping, Sequence
 
 from hostler.core import dag, errors, identifiers, runs, tasks
 from hostler.core.pipelines import Config
-from hostler.services import pages
+from hostler.services import conflicts, pages
 from hostler.services.context import Context
-
-T = TypeVar("T")
 
 MAX_VARIABLES = 100
 MAX_VARIABLE_BYTES = 32 * 1024
@@ -139,18 +136,7 @@ def cancel(ctx: Context, namespace: str, pipeline: str, run: int) -> Cancelled:
         ctx.wake()
         return Cancelled(updated, changed=True)
 
-    return _until_written(once, f"run '{namespace}/{pipeline}#{run}'", "cancel")
-
-
-def _until_written(attempt: Callable[[], T], subject: str, doing: str) -> T:
-    """Run ``attempt`` (read, decide, compare-and-set) again while it loses to another writer,
-    such as the engine moving the run meanwhile; a Conflict after ten tries."""
-    for _ in range(10):
-        try:
-            return attempt()
-        except errors.Conflict:
-            continue
-    raise errors.Conflict(f"{subject}: changing too fast to {doing}", hint="try again in a moment")
+    return conflicts.until_written(once, f"run '{namespace}/{pipeline}#{run}'", "cancel")
 
 
 RETRYABLE = (tasks.Status.FAILED, tasks.Status.LOST, tasks.Status.CANCELLED)
@@ -172,7 +158,7 @@ def retry(ctx: Context, namespace: str, pipeline: str, run: int, task: str) -> R
     earlier attempts stay in the run's timeline. A complete run is reopened: it is pending again,
     starts when its pipeline's parallelism allows, and ends again when the new attempts do.
     """
-    return _until_written(
+    return conflicts.until_written(
         lambda: _retry_once(ctx, namespace, pipeline, run, task),
         f"run '{namespace}/{pipeline}#{run}'",
         "retry a task",
@@ -273,4 +259,4 @@ def delete_logs(ctx: Context, namespace: str, pipeline: str, run: int) -> LogsDe
             ctx.store.update_run(latest.evolve(logs_deleted=now), latest.revision), True
         )
 
-    return _until_written(record, f"run '{current.ref}'", "record its logs deleted")
+    return conflicts.until_written(record, f"run '{current.ref}'", "record its logs deleted")

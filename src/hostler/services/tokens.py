@@ -1,0 +1,141 @@
+"""Use cases for API tokens: make, list, disable, enable, delete, and authenticate a request.
+
+A token's whole text is returned once, by ``create`` (and ``bootstrap``); only its digest is
+stored. Every change is recorded in the audit history.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Sequence
+
+from hostler.core import access, errors, identifiers, tokens
+from hostler.services import audit, conflicts, pages, roles
+from hostler.services.context import Context
+
+RESERVED = frozenset({"hostler", "anonymous"})
+"""Names no token may take: they stand for Hostler itself and for requests in development mode."""
+
+BOOTSTRAP_NAME = "admin"
+"""The name of the admin token the server makes when it starts with no token at all."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Created:
+    """A new token and its whole text, shown this once."""
+
+    token: tokens.Token
+    text: str
+
+
+def create(
+    ctx: Context,
+    name: str,
+    bindings: Sequence[str],
+    *,
+    expires: datetime.datetime | None = None,
+) -> Created:
+    """Make a token called ``name`` with the roles ``bindings``; it expires at ``expires``.
+
+    Each binding is a role as ``access.parse_binding`` reads it; a custom role must exist.
+    """
+    with audit.recorded(ctx, "token.create", name, {"roles": list(bindings)}) as entry:
+        identifiers.check(name, what="token", field="name")
+        if name in RESERVED:
+            raise errors.InvalidArgument(
+                f"token '{name}': the name is reserved", field="name", hint="choose another name"
+            )
+        checked = tuple(_check_binding(ctx, binding) for binding in bindings)
+        if not checked:
+            raise errors.InvalidArgument(
+                f"token '{name}': needs at least one role",
+                field="roles",
+                hint="e.g. 'namespace-owner:team-a', or 'admin'",
+            )
+        now = ctx.clock()
+        if expires is not None and expires <= now:
+            raise errors.InvalidArgument(
+                f"token '{name}': would expire before it is made",
+                field="expires",
+                hint="give a time in the future, or none for a token that does not expire",
+            )
+        token, text = tokens.new(name, checked, created=now, created_by=ctx.actor, expires=expires)
+        stored = ctx.store.create_token(token)
+        entry.detail.update(token=stored.id)
+        return Created(stored, text)
+
+
+def _check_binding(ctx: Context, binding: str) -> str:
+    name, pattern = access.parse_binding(binding)
+    if pattern is None and name not in access.BUILTIN:
+        roles.get(ctx, name)  # NotFound when there is no such role
+    return binding
+
+
+def bootstrap(ctx: Context) -> Created | None:
+    """Make the first admin token if there is no token at all; None if there is one."""
+    if ctx.store.list_tokens(None, 1):
+        return None
+    return create(ctx, BOOTSTRAP_NAME, (access.ADMIN,))
+
+
+def get(ctx: Context, token: str) -> tokens.Token:
+    """Return the token with id ``token``."""
+    return ctx.store.get_token(token)
+
+
+def list_(ctx: Context, cursor: str | None, limit: int) -> pages.Page[tokens.Token]:
+    """Return a page of tokens, by name (metadata only)."""
+    return pages.page(ctx.store.list_tokens, cursor, limit, str, lambda t: t.name)
+
+
+def set_disabled(ctx: Context, token: str, disabled: bool) -> tuple[tokens.Token, bool]:
+    """Disable (or enable) a token; return it and whether that changed anything."""
+    kind = "token.disable" if disabled else "token.enable"
+    with audit.recorded(ctx, kind, token) as entry:
+
+        def once() -> tuple[tokens.Token, bool]:
+            current = ctx.store.get_token(token)
+            if current.disabled == disabled:
+                return current, False
+            return ctx.store.update_token(current.evolve(disabled=disabled), current.revision), True
+
+        changed = conflicts.until_written(once, f"token '{token}'", kind.split(".")[1])
+        entry.unchanged = not changed[1]
+        return changed
+
+
+def delete(ctx: Context, token: str) -> None:
+    """Delete a token: requests carrying it are refused from now on."""
+    with audit.recorded(ctx, "token.delete", token):
+        ctx.store.delete_token(token)
+
+
+def authenticate(ctx: Context, text: str) -> access.Principal:
+    """Return who presents the token ``text``; Unauthenticated with the reason if nobody.
+
+    A token that is unknown and one whose secret is wrong get the same answer.
+    """
+    token_id, secret = tokens.parse(text)
+    try:
+        token = ctx.store.get_token(token_id)
+    except errors.NotFound:
+        token = None
+    if token is None or not tokens.verify(token, secret):
+        raise errors.Unauthenticated(
+            "token: not valid",
+            hint="check that the whole token was given; it may have been deleted",
+        )
+    if token.disabled:
+        raise errors.Unauthenticated(
+            f"token '{token.name}': disabled", hint="ask an admin to enable it, or for a new one"
+        )
+    if token.expired(ctx.clock()):
+        assert token.expires is not None
+        raise errors.Unauthenticated(
+            f"token '{token.name}': expired at {token.expires:%Y-%m-%d %H:%M:%S} UTC",
+            hint="ask an admin for a new token",
+        )
+    grants = access.grants_of(token.roles, roles.custom(ctx))
+    return access.Principal(token.name, grants, token=token.id)
