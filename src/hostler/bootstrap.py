@@ -13,6 +13,7 @@ import logging
 import os
 import pathlib
 import socket
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from typing import IO
@@ -21,11 +22,11 @@ import fastapi
 
 from hostler import config, plugins
 from hostler.api import app as api_app
-from hostler.core import ports
+from hostler.core import errors, ports
 from hostler.engine import dispatcher, executor
 from hostler.logs import files
 from hostler.objects import files as object_files
-from hostler.services import audit, context, deployments, housekeeping
+from hostler.services import audit, context, deployments, housekeeping, tokens
 from hostler.storage import database
 from hostler.storage import store as sql_store
 
@@ -44,6 +45,8 @@ class Server:
     context: context.Context
     app: fastapi.FastAPI
     identity: Identity
+    admin_token: pathlib.Path | None = None
+    """The file holding the admin token made at this start, the first; None on later starts."""
 
     def close(self) -> None:
         """Stop the engine and release the adapters."""
@@ -99,7 +102,7 @@ def identity(store: ports.Store, data_dir: pathlib.Path) -> Identity:
 
 def build(settings: config.Settings) -> Server:
     """Wire a server from ``settings``: migrate the database and connect every adapter."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # logs, tokens, the DB
     database.migrate(settings.database_url)
     store = sql_store.Store(database.connect(settings.database_url))
     logs = files.Store(settings.logs_dir, object_files.Store(settings.objects_dir))
@@ -125,6 +128,7 @@ def build(settings: config.Settings) -> Server:
     )
     ctx = context.Context(store=store, logs=logs, wake=engine.wake, instance=me.instance)
     audit.abandon(ctx)
+    admin_token = first_token(ctx, settings.data_dir)
     housekeeper = housekeeping.Housekeeper(
         ctx, retention=settings.events.retention, keep_runs=settings.logs.keep_runs
     )
@@ -146,7 +150,28 @@ def build(settings: config.Settings) -> Server:
             engine.stop()
 
     app = api_app.create(ctx, settings, lifespan=lifespan)
-    return Server(settings, store, logs, sched, engine, ctx, app, me)
+    return Server(settings, store, logs, sched, engine, ctx, app, me, admin_token)
+
+
+ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
+"""The file in the data directory that holds the first admin token, readable by its owner only."""
+
+
+def first_token(ctx: context.Context, data_dir: pathlib.Path) -> pathlib.Path | None:
+    """Make the first admin token when there is no token at all, and write it to a file only the
+    server's user can read; return the file, or None when a token existed."""
+    try:
+        made = tokens.bootstrap(ctx.acting_as(deployments.SYSTEM_ACTOR))
+    except errors.AlreadyExists:
+        return None  # another server sharing the database made it just now
+    if made is None:
+        return None
+    path = data_dir / ADMIN_TOKEN_FILE
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(made.text + "\n")
+    return path
 
 
 def serve(settings: config.Settings) -> None:
@@ -156,9 +181,19 @@ def serve(settings: config.Settings) -> None:
     from hostler import logging as hostler_logging
 
     hostler_logging.configure(settings.logging.level, settings.logging.format)
-    if settings.dev:
-        log.warning("development mode: for local use only")
     server = build(settings)
+    if server.admin_token is not None:
+        # Shown once, on the terminal only: never in a log record.
+        print(
+            f"Hostler made the first admin token; it is shown this once:\n\n"
+            f"    {server.admin_token.read_text().strip()}\n\n"
+            f"It is also in {server.admin_token}, readable by this user only. Use it with\n"
+            f"'hostler context add NAME --url URL --token TOKEN', or as HOSTLER_TOKEN.\n",
+            file=sys.stderr,
+            flush=True,
+        )
+    if settings.dev:
+        log.warning("development mode: authentication is OFF, every request may do anything")
     log.info(
         "server listening",
         extra={

@@ -147,7 +147,9 @@ class Settings(_Section):
         default_factory=_default_data_dir,
         description="Where the database, task logs and the object store live.",
     )
-    dev: bool = pydantic.Field(False, description="Development mode: local use only.")
+    dev: bool = pydantic.Field(
+        False, description="Development mode: local use only; authentication is off."
+    )
     server: Server = Server()
     storage: Storage = Storage()
     scheduler: Scheduler = Scheduler()

@@ -15,7 +15,7 @@ import fastapi
 from fastapi import routing
 
 from hostler import config
-from hostler.api import errors, limits
+from hostler.api import access, errors, limits
 from hostler.api.routes import (
     deployments,
     events,
@@ -25,6 +25,7 @@ from hostler.api.routes import (
     pipelines,
     runs,
     tasks,
+    tokens,
 )
 from hostler.services.context import Context
 
@@ -42,6 +43,7 @@ _ROUTERS = (
     tasks.router,
     events.router,
     history.router,
+    tokens.router,
 )
 
 
@@ -122,6 +124,7 @@ def create(
         redoc_url=None,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        dependencies=[fastapi.Depends(access.authorize)],
     )
     app.state.context = ctx
     app.state.settings = settings

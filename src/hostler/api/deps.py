@@ -15,12 +15,11 @@ from hostler.services.context import Context
 
 
 async def context(request: fastapi.Request) -> Context:
-    """Return the use-case context of the app serving ``request``, acting for its caller.
-
-    Until requests carry tokens, every caller is ``anonymous``.
-    """
+    """Return the use-case context of the app serving ``request``, acting for its caller (the
+    token's name, ``anonymous`` in development mode, see ``api.access``)."""
     ctx: Context = request.app.state.context
-    return ctx.acting_as(ANONYMOUS)
+    principal = getattr(request.state, "principal", None)
+    return ctx.acting_as(principal.name if principal is not None else ANONYMOUS)
 
 
 async def settings(request: fastapi.Request) -> config.Settings:
@@ -30,7 +29,7 @@ async def settings(request: fastapi.Request) -> config.Settings:
 
 
 ANONYMOUS = "anonymous"
-"""The actor of a request that does not say who sent it."""
+"""The actor of a request sent without a token, where none is needed."""
 
 ContextDep = Annotated[Context, fastapi.Depends(context)]
 SettingsDep = Annotated[config.Settings, fastapi.Depends(settings)]

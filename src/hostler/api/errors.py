@@ -65,9 +65,10 @@ class Problem(pydantic.BaseModel):
     hint: str | None = pydantic.Field(None, description="What to do about it, if known.")
 
 
-def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """Return the ``responses=`` of a route: ``statuses`` plus 422, 500 and 503, all problems."""
-    wanted = sorted({*statuses, 422, 500, 503})
+def responses(*statuses: int, public: bool = False) -> dict[int | str, dict[str, Any]]:
+    """Return the ``responses=`` of a route: ``statuses`` plus 422, 500 and 503, and unless the
+    route is ``public`` 401 and 403 (see ``api.access``), all problems."""
+    wanted = sorted({*statuses, 422, 500, 503, *(() if public else (401, 403))})
     return {s: {"model": Problem, "description": _DESCRIPTIONS[s]} for s in wanted}
 
 

@@ -16,6 +16,7 @@ import pydantic
 from pydantic import json_schema
 
 from hostler.core import (
+    access,
     deployments,
     events,
     history,
@@ -26,6 +27,7 @@ from hostler.core import (
     reasons,
     runs,
     tasks,
+    tokens,
 )
 from hostler.services import deployments as deployment_service
 from hostler.services import pages
@@ -697,4 +699,129 @@ class HistoryRecord(_Out):
         """Return the wire form of ``entity``."""
         return cls.model_validate(
             {f.name: getattr(entity, f.name) for f in dataclasses.fields(entity)}
+        )
+
+
+class Token(_Out):
+    """A token's metadata; its secret is shown once, when it is made, and never again."""
+
+    id: str
+    name: str
+    roles: list[str] = pydantic.Field(description="Roles: admin, namespace-owner:PATTERN, ...")
+    created: Timestamp
+    created_by: str
+    expires: Timestamp | None
+    disabled: bool
+
+    @classmethod
+    def from_entity(cls, entity: tokens.Token) -> Token:
+        """Return the wire form of ``entity``: never its digest."""
+        return cls(
+            id=entity.id,
+            name=entity.name,
+            roles=list(entity.roles),
+            created=entity.created,
+            created_by=entity.created_by,
+            expires=entity.expires,
+            disabled=entity.disabled,
+        )
+
+
+class TokenRequest(_In):
+    """Make a token."""
+
+    name: str = pydantic.Field(description="Required. An identifier, unique among tokens.")
+    roles: list[str] = pydantic.Field(
+        min_length=1,
+        max_length=50,
+        description="Required. Roles: 'admin', 'namespace-owner:PATTERN', "
+        "'namespace-reader:PATTERN', or a role an admin made.",
+    )
+    expires: Timestamp | None = pydantic.Field(
+        default=None, description="Optional. When it stops working; never when absent."
+    )
+
+
+class TokenCreated(_Out):
+    """A new token, and its whole text: store it now, it is never shown again."""
+
+    token: Token
+    secret: str = pydantic.Field(description="The token to send as 'Authorization: Bearer …'.")
+
+
+class TokenResult(_Out):
+    """The token after a request to disable or enable it, and whether that changed it."""
+
+    token: Token
+    result: Literal["changed", "unchanged"]
+
+
+class GrantData(_In):
+    """Actions on kinds of resource in the namespaces a pattern matches."""
+
+    kinds: list[access.Kind] = pydantic.Field(min_length=1, description="Required.")
+    actions: list[access.Action] = pydantic.Field(min_length=1, description="Required.")
+    pattern: str = pydantic.Field(
+        description="Required. Anchored: 'team-*' matches 'team-a', not 'my-team-a'; '*' "
+        "alone also reaches what belongs to the whole installation."
+    )
+
+    def to_entity(self) -> access.Grant:
+        """Return the grant, checking its pattern."""
+        return access.Grant(frozenset(self.kinds), frozenset(self.actions), self.pattern)
+
+    @classmethod
+    def from_entity(cls, grant: access.Grant) -> GrantData:
+        """Return the wire form of ``grant``, kinds and actions in their documented order."""
+        return cls(
+            kinds=[k for k in access.Kind if k in grant.kinds],
+            actions=[a for a in access.Action if a in grant.actions],
+            pattern=grant.pattern,
+        )
+
+
+class Role(_Out):
+    """A role: built in, or made by an admin."""
+
+    name: str
+    description: str
+    grants: list[GrantData] = pydantic.Field(
+        description="What it grants; empty for the namespace roles, whose pattern comes with "
+        "the token that has them."
+    )
+    builtin: bool
+
+    @classmethod
+    def from_entity(cls, entity: access.Role) -> Role:
+        """Return the wire form of ``entity``."""
+        return cls(
+            name=entity.name,
+            description=entity.description,
+            grants=[GrantData.from_entity(g) for g in entity.grants],
+            builtin=entity.builtin,
+        )
+
+
+class RoleRequest(_In):
+    """Make a role."""
+
+    name: str = pydantic.Field(description="Required. An identifier.")
+    description: str = pydantic.Field("", max_length=1000, description="Optional.")
+    grants: list[GrantData] = pydantic.Field(min_length=1, max_length=100, description="Required.")
+
+
+class Whoami(_Out):
+    """Who the server takes the caller for, and what they may do."""
+
+    name: str
+    token: str | None = pydantic.Field(description="The token's id; null in development mode.")
+    grants: list[GrantData]
+
+    @classmethod
+    def from_entity(cls, entity: access.Principal) -> Whoami:
+        """Return the wire form of ``entity``."""
+        return cls(
+            name=entity.name,
+            token=entity.token,
+            grants=[GrantData.from_entity(g) for g in entity.grants],
         )

@@ -67,9 +67,11 @@ class Wakes:
 
 @pytest.fixture
 def settings(tmp_path: pathlib.Path) -> config.Settings:
-    """Return settings with small body limits, so that tests can pass them cheaply."""
+    """Return settings with small body limits, so that tests can pass them cheaply, in
+    development mode: requests need no token (tests/unit/api/test_access.py tests tokens)."""
     return config.Settings(
         data_dir=tmp_path,
+        dev=True,
         server=config.Server(max_body_bytes=BODY_LIMIT, max_pipeline_bytes=PIPELINE_LIMIT),
     )
 

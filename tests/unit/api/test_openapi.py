@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from fastapi import testclient
 
+from hostler.api import permissions
+
 from .conftest import API
 
 METHODS = {"get", "post", "put", "patch", "delete"}
@@ -18,6 +20,8 @@ BODY_ROUTES = {
     ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/deployments"),
     ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/canary/promote"),
     ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/canary/abort"),
+    ("post", f"{API}/tokens"),
+    ("post", f"{API}/roles"),
     ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/runs"),
     ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/runs/{{run}}/retry"),
 }
@@ -51,7 +55,7 @@ def problem_statuses(operation: dict[str, Any]) -> set[str]:
 
 
 def test_the_document_has_every_route(document: dict[str, Any]) -> None:
-    assert len(operations(document)) == 28
+    assert len(operations(document)) == 39
     assert all(path.startswith(f"{API}/") for _, path, _ in operations(document))
 
 
@@ -60,13 +64,25 @@ def test_every_operation_documents_422_500_and_503(document: dict[str, Any]) -> 
         assert {"422", "500", "503"} <= problem_statuses(operation), (method, path)
 
 
+def test_every_operation_says_what_it_needs_and_documents_401_and_403(
+    document: dict[str, Any],
+) -> None:
+    ids = {operation["operationId"] for _, _, operation in operations(document)}
+    assert ids == set(permissions.ROUTES)
+    for method, path, operation in operations(document):
+        if permissions.ROUTES[operation["operationId"]] is permissions.PUBLIC:
+            assert not {"401", "403"} & problem_statuses(operation), (method, path)
+        else:
+            assert {"401", "403"} <= problem_statuses(operation), (method, path)
+
+
 def test_every_operation_with_a_path_parameter_documents_404(document: dict[str, Any]) -> None:
     checked = 0
     for method, path, operation in operations(document):
         if any(p["in"] == "path" for p in operation.get("parameters", [])):
             assert "404" in problem_statuses(operation), (method, path)
             checked += 1
-    assert checked == 22
+    assert checked == 28
 
 
 def test_every_body_route_documents_its_body_and_413(document: dict[str, Any]) -> None:

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import fastapi
 
-from hostler.api import deps, errors, limits, schemas
+from hostler.api import access, deps, errors, limits, schemas
+from hostler.core import access as core_access
 from hostler.services import namespaces
 
 router = fastapi.APIRouter(tags=["namespaces"])
@@ -16,10 +17,17 @@ _BODY = limits.JSONBody(schemas.NamespaceRequest)
 
 @router.get("/namespaces", responses=errors.responses())
 def list_namespaces(
-    ctx: deps.ContextDep, cursor: deps.Cursor = None, limit: deps.Limit = deps.DEFAULT_LIMIT
+    ctx: deps.ContextDep,
+    caller: access.PrincipalDep,
+    cursor: deps.Cursor = None,
+    limit: deps.Limit = deps.DEFAULT_LIMIT,
 ) -> schemas.Page[schemas.Namespace]:
-    """List namespaces by name."""
-    page = namespaces.list_(ctx, cursor, limit)
+    """List the namespaces the caller may read, by name."""
+
+    def visible(name: str) -> bool:
+        return caller.allows(core_access.Kind.NAMESPACES, core_access.Action.READ, name)
+
+    page = namespaces.list_(ctx, cursor, limit, visible)
     return schemas.Page[schemas.Namespace].of(page, schemas.Namespace.from_entity)
 
 

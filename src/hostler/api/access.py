@@ -1,0 +1,73 @@
+"""The access check of every request: who sends it (their token), and may they do it.
+
+``authorize`` runs before each route. In development mode every request acts as ``anonymous``
+with every right, as the server says loudly at start-up; otherwise a request carries a bearer
+token (``Authorization: Bearer hst_…``) and needs what ``permissions.ROUTES`` says its route
+needs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import fastapi
+from fastapi import security
+
+from hostler.api import deps, permissions
+from hostler.core import access, errors
+from hostler.services import tokens
+from hostler.services.context import Context
+
+_bearer = security.HTTPBearer(auto_error=False, description="A Hostler token: hst_…")
+
+Credentials = Annotated[security.HTTPAuthorizationCredentials | None, fastapi.Depends(_bearer)]
+
+
+def authorize(request: fastapi.Request, credentials: Credentials) -> None:
+    """Find who sends ``request`` and check that they may call its route; keep them in
+    ``request.state.principal``. Unauthenticated (401) or PermissionDenied (403) if not."""
+    route = request.scope.get("route")
+    name = getattr(route, "name", None)
+    needs = permissions.ROUTES.get(name or "")
+    if needs is None:
+        raise errors.Internal(f"route '{name}': says nothing of what it needs")
+    if request.app.state.settings.dev:
+        request.state.principal = access.everything(deps.ANONYMOUS)
+        return
+    if needs is permissions.PUBLIC:
+        return
+    if credentials is None:
+        raise errors.Unauthenticated(
+            "request: carries no token",
+            hint="send 'Authorization: Bearer <token>'; with the CLI, 'hostler context add' "
+            "or HOSTLER_TOKEN",
+        )
+    ctx: Context = request.app.state.context
+    principal = tokens.authenticate(ctx, credentials.credentials)
+    request.state.principal = principal
+    if isinstance(needs, permissions.Needs):
+        _check(principal, needs, request)
+
+
+def _check(principal: access.Principal, needs: permissions.Needs, request: fastapi.Request) -> None:
+    if needs.target is permissions.Target.ANY:
+        if not principal.allows_somewhere(needs.kind, needs.action):
+            principal.check(needs.kind, needs.action, access.INSTALLATION)
+        return
+    target = access.INSTALLATION
+    if needs.target is permissions.Target.PATH:
+        target = request.path_params["namespace"]
+    elif needs.target is permissions.Target.QUERY:
+        target = request.query_params.get("namespace") or access.INSTALLATION
+    principal.check(needs.kind, needs.action, target)
+
+
+def principal(request: fastapi.Request) -> access.Principal:
+    """Return who sends ``request``, as ``authorize`` found them."""
+    found: access.Principal | None = getattr(request.state, "principal", None)
+    if found is None:
+        raise errors.Unauthenticated("request: carries no token", hint="send a token")
+    return found
+
+
+PrincipalDep = Annotated[access.Principal, fastapi.Depends(principal)]
