@@ -1,6 +1,7 @@
 """What every command shares: its options, its client, and how expected errors end it.
 
-Commands reach the server only through ``hostler.sdk.client``. Expected errors (the server's
+Commands reach the server only through ``hostler.sdk.client``, at the URL and with the token
+that the environment or the current context give (``contexts``). Expected errors (the server's
 answers, bad files, bad settings) end a command with ``error: ...`` on stderr and exit status 1;
 ``handles_errors`` does that, so every command is decorated with it.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -17,7 +19,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import httpx
 import typer
 
-from hostler.cli import output
+from hostler.cli import contexts, output
 from hostler.core import errors
 from hostler.sdk import client as sdk
 
@@ -73,8 +75,10 @@ def state(ctx: typer.Context) -> State:
 
 
 def client(ctx: typer.Context) -> sdk.Client:
-    """Return a client of the server named by ``HOSTLER_URL`` (and ``HOSTLER_TOKEN``)."""
-    return sdk.Client(transport=state(ctx).transport)
+    """Return a client of the server the environment or the context names (``contexts``)."""
+    found = contexts.resolve(os.environ)
+    # An empty token, not None: the client must not read HOSTLER_TOKEN again behind our back.
+    return sdk.Client(found.url, found.token or "", transport=state(ctx).transport)
 
 
 def handles_errors(func: Callable[P, R]) -> Callable[P, R]:

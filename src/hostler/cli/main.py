@@ -10,20 +10,25 @@ import typer
 import hostler.cli.deploy  # noqa: F401 - adds its commands to 'pipeline'
 from hostler.cli import (
     config,
+    context,
     event,
     history,
     namespace,
     pipeline,
     plugins,
+    role,
     run,
     service,
     task,
+    token,
+    whoami,
 )
 
 app = typer.Typer(
     name="hostler",
-    help="Hostler runs pipelines of containerized tasks. The server is at HOSTLER_URL "
-    "(default http://127.0.0.1:8080); HOSTLER_TOKEN is sent as a bearer token.",
+    help="Hostler runs pipelines of containerized tasks. Commands talk to HOSTLER_URL and send "
+    "HOSTLER_TOKEN when they are set, else use the current context ('hostler context'), else "
+    "http://127.0.0.1:8080 without a token.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -36,7 +41,11 @@ app.add_typer(event.app, name="event")
 app.add_typer(service.app, name="service")
 app.add_typer(config.app, name="config")
 app.add_typer(plugins.app, name="plugins")
+app.add_typer(context.app, name="context")
+app.add_typer(token.app, name="token")
+app.add_typer(role.app, name="role")
 app.command("history")(history.history)
+app.command("whoami")(whoami.whoami)
 
 
 def _version(value: bool) -> None:

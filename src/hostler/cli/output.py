@@ -100,7 +100,7 @@ def cell(value: Any) -> Text:
     return Text(str(value))
 
 
-WRAPPING_COLUMNS = frozenset({"DESCRIPTION", "REASON", "DETAIL"})
+WRAPPING_COLUMNS = frozenset({"DESCRIPTION", "REASON", "DETAIL", "GRANTS"})
 """Table columns of free text, which wrap when the terminal is narrow."""
 
 

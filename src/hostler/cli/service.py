@@ -36,7 +36,7 @@ def overrides(
 def start(
     dev: Annotated[
         bool,
-        typer.Option("--dev", help="Development mode: local use only, with insecure defaults."),
+        typer.Option("--dev", help="Development mode: local use only; authentication is off."),
     ] = False,
     data_dir: Annotated[
         pathlib.Path | None,

@@ -158,7 +158,8 @@ class Client:
             "unavailable",
             f"server at {self.url} is not reachable ({reason}); "
             "start it with 'hostler service start'",
-            hint="set HOSTLER_URL if the server runs elsewhere",
+            hint="if the server runs elsewhere, set HOSTLER_URL, or with the CLI use a context "
+            "('hostler context')",
         )
 
     def _request(
@@ -174,6 +175,8 @@ class Client:
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from None
         _raise_for_problem(response)
+        if response.status_code == 204 or not response.content:
+            return None  # 204 No Content: a delete, whose answer has no body
         try:
             return response.json()
         except ValueError:
@@ -637,6 +640,95 @@ class Client:
             if failures > reconnects:
                 raise failure
             time.sleep(min(reconnect_delay * 2 ** (failures - 1), 10.0))
+
+    # -- access: who the caller is, tokens and roles ----------------------------------------
+
+    def whoami(self) -> Json:
+        """Return who the server takes the caller for: ``{"name", "token", "grants"}``.
+
+        ``token`` is the id of the token sent (None in development mode); each grant is
+        ``{"kinds": [...], "actions": [...], "pattern": ...}``.
+        """
+        result: Json = self._get("/whoami")
+        return result
+
+    def list_tokens(self, *, cursor: str | None = None, limit: int | None = None) -> Json:
+        """Return one page of tokens, by name: their metadata, never a secret."""
+        result: Json = self._get("/tokens", cursor=cursor, limit=limit)
+        return result
+
+    def create_token(
+        self,
+        name: str,
+        roles: Iterable[str],
+        expires: datetime.datetime | str | None = None,
+    ) -> Json:
+        """Make a token called ``name`` with ``roles``; return ``{"token": ..., "secret": ...}``.
+
+        A role is ``admin``, ``namespace-owner:PATTERN``, ``namespace-reader:PATTERN`` or the name
+        of a role an admin made. ``expires`` (a datetime or an ISO 8601 string) is when it stops
+        working; it never does without. ``secret`` is the whole token to send, and this answer is
+        the only time it is shown: store it now.
+        """
+        body: Json = {"name": name, "roles": list(roles)}
+        if expires is not None:
+            body["expires"] = _time(expires)
+        result: Json = self._request("POST", "/tokens", body=body)
+        return result
+
+    def get_token(self, token: str) -> Json:
+        """Return the metadata of the token whose id is ``token`` (the part after ``hst_``)."""
+        result: Json = self._get(f"/tokens/{_segment(token)}")
+        return result
+
+    def disable_token(self, token: str) -> Json:
+        """Disable a token; return ``{"token": ..., "result": "changed"|"unchanged"}``.
+
+        Requests carrying a disabled token are refused until it is enabled again.
+        """
+        result: Json = self._request("POST", f"/tokens/{_segment(token)}/disable")
+        return result
+
+    def enable_token(self, token: str) -> Json:
+        """Enable a disabled token; return ``{"token": ..., "result": "changed"|"unchanged"}``."""
+        result: Json = self._request("POST", f"/tokens/{_segment(token)}/enable")
+        return result
+
+    def delete_token(self, token: str) -> None:
+        """Delete a token for good: requests carrying it are refused from now on."""
+        self._request("DELETE", f"/tokens/{_segment(token)}")
+
+    def list_roles(self) -> list[Json]:
+        """Return every role: the built-in ones, then those admins made, by name."""
+        result: list[Json] = self._get("/roles")
+        return result
+
+    def create_role(
+        self, name: str, grants: Iterable[Mapping[str, Any]], description: str = ""
+    ) -> Json:
+        """Make a role that tokens get by its name; return it.
+
+        Each grant is ``{"kinds": [...], "actions": [...], "pattern": ...}``: the actions (read,
+        write, delete, run, admin) on the kinds of resource (pipelines, runs, ...) whose
+        namespace the pattern matches (``team-*``; ``*`` also reaches what belongs to the whole
+        installation).
+        """
+        body: Json = {
+            "name": name,
+            "description": description,
+            "grants": [dict(grant) for grant in grants],
+        }
+        result: Json = self._request("POST", "/roles", body=body)
+        return result
+
+    def get_role(self, name: str) -> Json:
+        """Return the role called ``name``."""
+        result: Json = self._get(f"/roles/{_segment(name)}")
+        return result
+
+    def delete_role(self, name: str) -> None:
+        """Delete a role an admin made; tokens that have it lose what it granted."""
+        self._request("DELETE", f"/roles/{_segment(name)}")
 
     # -- pages ------------------------------------------------------------------------------
 

@@ -219,6 +219,85 @@ def record(
     }
 
 
+def token(
+    token_id: str = "0123456789ab",
+    name: str = "ci",
+    *,
+    roles: tuple[str, ...] = ("namespace-owner:team-*",),
+    expires: str | None = None,
+    disabled: bool = False,
+) -> dict[str, Any]:
+    """Return the metadata of token ``token_id``, as the API shows it: never its secret."""
+    return {
+        "id": token_id,
+        "name": name,
+        "roles": list(roles),
+        "created": "2024-05-01T12:00:00Z",
+        "created_by": "admin",
+        "expires": expires,
+        "disabled": disabled,
+    }
+
+
+SECRET = "hst_0123456789ab_" + "s" * 43
+"""The whole text of token 0123456789ab."""
+
+
+def grant(actions: list[str], kinds: list[str], pattern: str) -> dict[str, Any]:
+    """Return a grant as the API shows it."""
+    return {"kinds": kinds, "actions": actions, "pattern": pattern}
+
+
+def role(
+    name: str = "deployers",
+    *grants: dict[str, Any],
+    description: str = "Deploy the team's pipelines",
+    builtin: bool = False,
+) -> dict[str, Any]:
+    """Return role ``name`` with ``grants`` (read and run on pipelines and runs of team-* if
+    none)."""
+    return {
+        "name": name,
+        "description": description,
+        "grants": list(grants) or [grant(["read", "run"], ["pipelines", "runs"], "team-*")],
+        "builtin": builtin,
+    }
+
+
+BUILTIN_ROLES: list[dict[str, Any]] = [
+    {
+        "name": "admin",
+        "description": "Everything, everywhere.",
+        "grants": [
+            grant(
+                ["read", "write", "delete", "run", "admin"],
+                [
+                    "namespaces",
+                    "pipelines",
+                    "runs",
+                    "logs",
+                    "secrets",
+                    "objects",
+                    "tokens",
+                    "extensions",
+                    "events",
+                    "history",
+                ],
+                "*",
+            )
+        ],
+        "builtin": True,
+    },
+    {
+        "name": "namespace-owner",
+        "description": "Every action on the namespaced kinds of the namespaces its pattern "
+        "matches (given as namespace-owner:PATTERN).",
+        "grants": [],
+        "builtin": True,
+    },
+]
+
+
 def page(*items: dict[str, Any], next_cursor: str | None = None) -> dict[str, Any]:
     """Return a page of a list."""
     return {"items": list(items), "next_cursor": next_cursor}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import pathlib
 import sys
 from collections.abc import Iterator, Mapping
 from typing import Protocol
@@ -50,6 +51,15 @@ def plain_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("HOSTLER_URL", "http://hostler.test")
     monkeypatch.delenv("HOSTLER_TOKEN", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def config_home(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> pathlib.Path:
+    """Keep CLI contexts in a fresh directory, never in the real home; return it."""
+    home = tmp_path / "config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    monkeypatch.delenv("HOSTLER_CONTEXT", raising=False)
+    return home
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
-"""The SDK's HTTP client for versions, deployments, canaries and the audit history."""
+"""The SDK's HTTP client for versions, deployments, canaries, the audit history, and access."""
 
 from __future__ import annotations
 
 import datetime
 
+import httpx
 import pytest
 
 from hostler.sdk import client
@@ -152,3 +153,110 @@ def test_iterate_walks_the_history_with_its_filters(api: FakeApi) -> None:
         ["pipeline"],
         ["pipeline"],
     ]
+
+
+# -- access: whoami, tokens and roles ------------------------------------------------------------
+
+
+def test_whoami_and_token_reads_use_their_routes(api: FakeApi) -> None:
+    caller = {"name": "ci", "token": "0123456789ab", "grants": []}
+    api.on("GET", "/whoami", (200, caller))
+    api.on("GET", "/tokens", (200, canned.page(canned.token())))
+    api.on("GET", "/tokens/0123456789ab", (200, canned.token()))
+
+    with make(api) as hostler:
+        assert hostler.whoami() == caller
+        assert hostler.list_tokens() == canned.page(canned.token())
+        assert hostler.list_tokens(cursor="c1", limit=5) == canned.page(canned.token())
+        assert hostler.get_token("0123456789ab") == canned.token()
+
+    assert [dict(query) for query in api.queries("GET", "/tokens")] == [
+        {},
+        {"cursor": "c1", "limit": "5"},
+    ]
+
+
+def test_create_token_sends_roles_and_expiry_in_iso_8601(api: FakeApi) -> None:
+    answer = {"token": canned.token(), "secret": canned.SECRET}
+    api.on("POST", "/tokens", (201, answer))
+    expires = datetime.datetime(2030, 1, 1, 10, tzinfo=datetime.UTC)
+
+    with make(api) as hostler:
+        assert hostler.create_token("ci", ["admin"]) == answer
+        hostler.create_token("ci", ("namespace-owner:team-*",), expires)
+        hostler.create_token("ci", ["admin"], expires="2030-01-01")
+
+    assert api.bodies("POST", "/tokens") == [
+        {"name": "ci", "roles": ["admin"]},
+        {"name": "ci", "roles": ["namespace-owner:team-*"], "expires": "2030-01-01T10:00:00+00:00"},
+        {"name": "ci", "roles": ["admin"], "expires": "2030-01-01"},
+    ]
+
+
+def test_disable_and_enable_token_post_to_their_routes(api: FakeApi) -> None:
+    for action in ("disable", "enable"):
+        api.on(
+            "POST",
+            f"/tokens/0123456789ab/{action}",
+            (200, {"token": canned.token(), "result": action}),
+        )
+
+    with make(api) as hostler:
+        assert hostler.disable_token("0123456789ab")["result"] == "disable"
+        assert hostler.enable_token("0123456789ab")["result"] == "enable"
+
+
+def test_deletes_answered_204_without_a_body_succeed(api: FakeApi) -> None:
+    api.on("DELETE", "/tokens/0123456789ab", httpx.Response(204))
+    api.on("DELETE", "/roles/deployers", httpx.Response(204))
+
+    with make(api) as hostler:
+        hostler.delete_token("0123456789ab")
+        hostler.delete_role("deployers")
+
+    assert [(r.method, r.url.path) for r in api.requests] == [
+        ("DELETE", "/api/v1/tokens/0123456789ab"),
+        ("DELETE", "/api/v1/roles/deployers"),
+    ]
+
+
+def test_an_answer_with_a_body_that_is_not_json_is_still_an_error(api: FakeApi) -> None:
+    api.on("GET", "/whoami", httpx.Response(200, content=b"<html>"))
+
+    with make(api) as hostler, pytest.raises(client.ApiError) as caught:
+        hostler.whoami()
+
+    assert caught.value.code == "internal"
+    assert "a body that is not JSON" in caught.value.detail
+
+
+def test_roles_are_listed_made_read_and_quoted_in_paths(api: FakeApi) -> None:
+    api.on("GET", "/roles", (200, canned.BUILTIN_ROLES))
+    api.on("POST", "/roles", (201, canned.role()))
+    api.on("GET", "/roles/deployers", (200, canned.role()))
+    grant = canned.grant(["read", "run"], ["pipelines", "runs"], "team-*")
+
+    with make(api) as hostler:
+        assert hostler.list_roles() == canned.BUILTIN_ROLES
+        assert hostler.create_role("deployers", [grant]) == canned.role()
+        hostler.create_role("deployers", [grant], description="Deploy")
+        assert hostler.get_role("deployers") == canned.role()
+        with pytest.raises(client.ApiError):
+            hostler.get_role("a/b")
+
+    assert api.bodies("POST", "/roles") == [
+        {"name": "deployers", "description": "", "grants": [grant]},
+        {"name": "deployers", "description": "Deploy", "grants": [grant]},
+    ]
+    assert api.requests[-1].url.raw_path == b"/api/v1/roles/a%2Fb"
+
+
+def test_a_refused_token_raises_unauthenticated(api: FakeApi) -> None:
+    problem = canned.problem(401, "unauthenticated", "token: not valid", hint="ask for another")
+    api.on("GET", "/whoami", (401, problem))
+
+    with make(api) as hostler, pytest.raises(client.ApiError) as caught:
+        hostler.whoami()
+
+    assert (caught.value.status, caught.value.code) == (401, "unauthenticated")
+    assert caught.value.hint == "ask for another"
