@@ -21,7 +21,14 @@ class Server:
     log: pathlib.Path
 
     def env(self) -> dict[str, str]:
-        return {**clean_environment(), "HOSTLER_URL": self.url, "NO_COLOR": "1", "COLUMNS": "200"}
+        return {
+            **clean_environment(),
+            "HOSTLER_URL": self.url,
+            "NO_COLOR": "1",
+            "COLUMNS": "200",
+            # never the contexts of whoever runs the tests
+            "XDG_CONFIG_HOME": str(self.data_dir.parent / "config"),
+        }
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Run ``hostler ARGS`` and return the finished process (never raises on exit codes)."""

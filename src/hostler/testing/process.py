@@ -35,7 +35,8 @@ def clean_environment() -> dict[str, str]:
 
 
 class ServerProcess:
-    """A Hostler server in development mode with its own data directory and port.
+    """A Hostler server with its own data directory and port, in development mode (no tokens)
+    unless ``dev`` is False.
 
     ``settings`` are ``HOSTLER_*`` environment variables for the server (``ENGINE__LEASE``...);
     its output goes to ``log`` (appended to across restarts). ``command`` runs the CLI: a test
@@ -48,6 +49,8 @@ class ServerProcess:
         settings: Mapping[str, str] | None = None,
         port: int | None = None,
         command: Sequence[str] = (HOSTLER,),
+        *,
+        dev: bool = True,
     ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
@@ -55,12 +58,13 @@ class ServerProcess:
         self.log = data_dir.parent / f"{data_dir.name}-server.log"
         self._settings = {f"HOSTLER_{k}": v for k, v in (settings or {}).items()}
         self._command = list(command)
+        self._dev = ["--dev"] if dev else []
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30) -> float:
         """Start the server and return once it answers; return the seconds that took."""
         began = time.monotonic()
-        command = [*self._command, "service", "start", "--dev", "--data-dir", str(self.data_dir)]
+        command = [*self._command, "service", "start", *self._dev, "--data-dir", str(self.data_dir)]
         with self.log.open("a") as out:
             self._process = subprocess.Popen(
                 [*command, "--port", str(self.port)],
