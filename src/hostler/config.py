@@ -8,11 +8,15 @@ Settings are loaded once, in bootstrap, and passed down frozen; nothing below re
 
 from __future__ import annotations
 
+import base64
+import json
 import pathlib
+import re
 import tomllib
 from typing import Annotated, Any, Literal
 
 import pydantic
+import pydantic_core
 
 from hostler.core import durations, errors
 
@@ -140,6 +144,57 @@ class Logs(_Section):
     )
 
 
+_KEY_TEXT = re.compile(r"[A-Za-z0-9_-]{43}=?")
+
+
+def _key(value: str) -> str:
+    """Return ``value`` if it writes a key as ``hostler.crypto.aesgcm.parse_key`` reads it.
+
+    The same rule, kept here because the settings are read by layers that must not import an
+    adapter (the API among them); a test holds the two to each other.
+    """
+    text = value.strip()
+    if _KEY_TEXT.fullmatch(text):
+        written = text.rstrip("=")
+        key = base64.urlsafe_b64decode(written + "=")
+        # Only the canonical text: the spare bits of the last character must be zero.
+        if base64.urlsafe_b64encode(key).decode().rstrip("=") == written:
+            return text
+    # The message never repeats the value, which may be a real key mistyped.
+    raise pydantic_core.PydanticCustomError(
+        "key", "is not a key: give URL-safe base64 of 32 random bytes"
+    )
+
+
+Key = Annotated[str, pydantic.AfterValidator(_key)]
+"""A key of the secrets cipher, written as URL-safe base64 of 32 bytes, padded or not."""
+
+
+def _split(value: object) -> object:
+    """Return a list from text with keys between commas (an environment variable's value)."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Secrets(_Section):
+    """Encryption of secrets at rest. Keep the keys out of files others can read."""
+
+    key: Key | None = pydantic.Field(
+        None,
+        repr=False,
+        description="The key secrets are encrypted with: URL-safe base64 of 32 random bytes. "
+        "Without it, secrets cannot be set or used, except in dev mode, where the server keeps "
+        "a generated key in data_dir/secret-key.",
+    )
+    previous_keys: Annotated[list[Key], pydantic.BeforeValidator(_split)] = pydantic.Field(
+        default_factory=list,
+        repr=False,
+        description="Keys secrets were encrypted with before 'key': they still decrypt. In a "
+        "variable, separated by commas.",
+    )
+
+
 class Settings(_Section):
     """Every setting of a Hostler server."""
 
@@ -157,6 +212,7 @@ class Settings(_Section):
     logging: Logging = Logging()
     events: Events = Events()
     logs: Logs = Logs()
+    secrets: Secrets = Secrets()
 
     @property
     def database_url(self) -> str:
@@ -282,6 +338,8 @@ def _setting(name: str, field: Any, instance: pydantic.BaseModel) -> list[str]:
         out.append(f'{name} = "{durations.format(value)}"')
     elif isinstance(value, int | float):
         out.append(f"{name} = {value}")
+    elif isinstance(value, list):
+        out.append(f"{name} = {json.dumps(value)}")
     else:
         out.append(f'{name} = "{value}"')
     return out

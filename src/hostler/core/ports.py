@@ -21,6 +21,7 @@ from hostler.core import (
     namespaces,
     pipelines,
     runs,
+    secrets,
     tasks,
     tokens,
 )
@@ -233,6 +234,35 @@ class ObjectStore(Protocol):
 
     def unlink(self, name: str) -> None:
         """Remove the name; its blob goes when no other name holds it. Idempotent."""
+        ...
+
+
+# --------------------------------------------------------------------------------------------
+# Cipher: how secret values are encrypted at rest.
+# --------------------------------------------------------------------------------------------
+
+
+class Cipher(Protocol):
+    """Authenticated encryption of small values under the installation's key.
+
+    ``key`` names the current key; values encrypted under an older key (one the cipher still has)
+    decrypt until they are encrypted again under the current one. ``context`` binds a value to
+    its place: decrypting with another context fails.
+    """
+
+    @property
+    def key(self) -> str:
+        """The name of the current key (not the key itself)."""
+        ...
+
+    def encrypt(self, plaintext: bytes, context: bytes) -> bytes:
+        """Return ``plaintext`` encrypted under the current key."""
+        ...
+
+    def decrypt(self, ciphertext: bytes, key: str, context: bytes) -> bytes:
+        """Return the plaintext of ``ciphertext`` made under ``key``; FailedPrecondition when the
+        cipher does not have that key, or the value does not decrypt (wrong key or context,
+        tampered)."""
         ...
 
 
@@ -520,6 +550,31 @@ class Store(Protocol):
 
     def delete_role(self, name: str) -> None:
         """Delete the role ``name``; ``NotFound`` if there is none."""
+        ...
+
+    # secrets: a pipeline's (``namespace`` and ``pipeline`` given) or global (both None), by name
+    def put_secret(self, secret: secrets.Secret) -> secrets.Secret:
+        """Store ``secret``, replacing one of that name in that place (which keeps its
+        ``created``); return it as stored. NotFound when its pipeline does not exist."""
+        ...
+
+    def get_secret(self, namespace: str | None, pipeline: str | None, name: str) -> secrets.Secret:
+        """Return one secret; NotFound names the namespace or pipeline if that is missing."""
+        ...
+
+    def list_secrets(
+        self, namespace: str | None, pipeline: str | None, after: str | None, limit: int
+    ) -> list[secrets.Secret]:
+        """Return the secrets of a pipeline (or the global ones) ordered by name."""
+        ...
+
+    def delete_secret(self, namespace: str | None, pipeline: str | None, name: str) -> None:
+        """Delete one secret; NotFound if there is none."""
+        ...
+
+    def list_secrets_not_under(self, key: str, limit: int) -> list[secrets.Secret]:
+        """Return at most ``limit`` secrets, of any place, encrypted under another key than
+        ``key`` (to encrypt them again)."""
         ...
 
     # locks: named, held by one holder until released or expired

@@ -9,8 +9,8 @@ its own transaction: a namespace or version created, a live version changed (by 
 pipeline or a deployment), a run created, a new state or status of a run or task execution. A
 write that fails, or loses its compare-and-set, appends nothing; an update that changes neither
 state nor status appends nothing either. The audit history and the locks are written in
-transactions of their own, apart from the operations they guard. Writes of tokens and roles
-append no events.
+transactions of their own, apart from the operations they guard. Writes of tokens, roles and
+secrets append no events.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from hostler.core import (
     namespaces,
     pipelines,
     runs,
+    secrets,
     tasks,
     tokens,
 )
@@ -42,6 +43,7 @@ from hostler.storage import namespaces as namespace_rows
 from hostler.storage import pipelines as pipeline_rows
 from hostler.storage import roles as role_rows
 from hostler.storage import runs as run_rows
+from hostler.storage import secrets as secret_rows
 from hostler.storage import tokens as token_rows
 
 
@@ -386,6 +388,39 @@ class Store:
         """Delete the role ``name``; ``NotFound`` if there is none."""
         with self._write() as connection:
             role_rows.delete(connection, name)
+
+    # secrets ------------------------------------------------------------------------------
+
+    def put_secret(self, secret: secrets.Secret) -> secrets.Secret:
+        """Store ``secret``, replacing one of that name in that place (which keeps its
+        ``created`` and counts its revision up); return it as stored. NotFound when its pipeline
+        does not exist; InvalidArgument when only one of its namespace and pipeline is given."""
+        with self._write() as connection:
+            return secret_rows.put(connection, secret)
+
+    def get_secret(self, namespace: str | None, pipeline: str | None, name: str) -> secrets.Secret:
+        """Return one secret; NotFound names the namespace or pipeline if that is missing."""
+        with self._read() as connection:
+            return secret_rows.get(connection, namespace, pipeline, name)
+
+    def list_secrets(
+        self, namespace: str | None, pipeline: str | None, after: str | None, limit: int
+    ) -> list[secrets.Secret]:
+        """Return at most ``limit`` secrets of a pipeline (or the global ones) ordered by name,
+        after the name ``after``."""
+        with self._read() as connection:
+            return secret_rows.list_(connection, namespace, pipeline, after, limit)
+
+    def delete_secret(self, namespace: str | None, pipeline: str | None, name: str) -> None:
+        """Delete one secret; NotFound if there is none."""
+        with self._write() as connection:
+            secret_rows.delete(connection, namespace, pipeline, name)
+
+    def list_secrets_not_under(self, key: str, limit: int) -> list[secrets.Secret]:
+        """Return at most ``limit`` secrets, of any place, encrypted under another key than
+        ``key``: the global ones first, then the pipelines' by place and name."""
+        with self._read() as connection:
+            return secret_rows.list_not_under(connection, key, limit)
 
     # locks --------------------------------------------------------------------------------
 

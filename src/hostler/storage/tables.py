@@ -2,8 +2,9 @@
 
 Migrations (``migrations/versions``) create exactly this; a test compares the two. Every row that
 callers change with compare-and-set carries a ``revision`` column; deployments change under their
-pipeline's, history records and locks are settled inside one write transaction each, and roles
-are only ever created and deleted.
+pipeline's, history records and locks are settled inside one write transaction each, roles
+are only ever created and deleted, and secrets are replaced whole (their revision counts how
+often).
 Timestamps are stored in UTC and always read back timezone-aware, whatever the database.
 """
 
@@ -17,6 +18,9 @@ import sqlalchemy as sa
 
 NAME = 63
 """Length of identifiers: namespace, pipeline and task names (see ``core.identifiers``)."""
+
+SECRET_NAME = 128
+"""Length of secret names (see ``core.secrets.check_name``)."""
 
 metadata = sa.MetaData(
     naming_convention={
@@ -258,6 +262,34 @@ roles = sa.Table(
     sa.Column("description", sa.Text, nullable=False),
     sa.Column("grants", sa.Text, nullable=False),
     sa.Column("created", UTCDateTime, nullable=False),
+)
+
+
+secrets = sa.Table(
+    "secrets",
+    metadata,
+    # ``place`` says whose a secret is: '' for a global secret, 'NAMESPACE/PIPELINE' for a
+    # pipeline's. It is the key because ``namespace`` and ``pipeline`` are NULL for a global
+    # secret, and NULLs are never equal in a unique key; those two stay for the foreign key, which
+    # is not checked when they are NULL. The check keeps the three in step. ``ciphertext`` is
+    # ``ports.Cipher``'s output under the key named ``key``; ``namespaces`` is the JSON list of
+    # the namespace patterns that may use a global secret.
+    sa.Column("place", sa.String(2 * NAME + 1), primary_key=True),
+    sa.Column("name", sa.String(SECRET_NAME), primary_key=True),
+    sa.Column("namespace", sa.String(NAME), nullable=True),
+    sa.Column("pipeline", sa.String(NAME), nullable=True),
+    sa.Column("ciphertext", sa.LargeBinary, nullable=False),
+    sa.Column("key", sa.String(16), nullable=False),
+    sa.Column("namespaces", sa.Text, nullable=False),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("updated", UTCDateTime, nullable=False),
+    _revision(),
+    sa.ForeignKeyConstraint(["namespace", "pipeline"], ["pipelines.namespace", "pipelines.id"]),
+    sa.CheckConstraint(
+        "(namespace IS NULL) = (pipeline IS NULL)"
+        " AND place = COALESCE(namespace || '/' || pipeline, '')",
+        name="place",
+    ),
 )
 
 

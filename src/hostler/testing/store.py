@@ -6,7 +6,8 @@ parent named first), compare-and-set on ``revision``, run, version and deploymen
 pipeline, list orders and ``after`` cursors, timestamps refused when naive and read back in UTC,
 the same events appended in the same cases, with ids that are never reused, history record ids
 that are never reused either, canary routing counted in the same steps, locks that expire at the
-same instant, and tokens and roles read back as the SQL store reads them from their columns.
+same instant, and tokens, roles and secrets read back as the SQL store reads them from their
+columns.
 The storage tests run against both to prove it (``tests/unit/storage``).
 """
 
@@ -29,6 +30,7 @@ from hostler.core import (
     namespaces,
     pipelines,
     runs,
+    secrets,
     tasks,
     tokens,
 )
@@ -90,6 +92,7 @@ class MemoryStore:
         self._locks: dict[str, _Lock] = {}
         self._tokens = _Tokens()
         self._roles = _Roles()
+        self._secrets = _Secrets()
         self._installation = uuid.uuid4().hex[:12]
 
     def installation(self) -> str:
@@ -770,6 +773,61 @@ class MemoryStore:
         with self._lock:
             self._roles.delete(name)
 
+    # secrets: kept in ``_Secrets``; the pipeline of a pipeline's secret is checked here --------
+
+    def put_secret(self, secret: secrets.Secret) -> secrets.Secret:
+        """Store ``secret``, replacing one of that name in that place (which keeps its
+        ``created`` and counts its revision up); return it as stored. NotFound when its pipeline
+        does not exist; InvalidArgument when only one of its namespace and pipeline is given."""
+        with self._lock:
+            place = _place(secret.namespace, secret.pipeline)
+            if secret.namespace is not None and secret.pipeline is not None:
+                self._require_pipeline(secret.namespace, secret.pipeline)
+            return self._secrets.put(place, secret)
+
+    def get_secret(self, namespace: str | None, pipeline: str | None, name: str) -> secrets.Secret:
+        """Return one secret; NotFound names the namespace or pipeline if that is missing."""
+        with self._lock:
+            found = self._secrets.get(_place(namespace, pipeline), name)
+            if found is None:
+                raise self._secret_not_found(namespace, pipeline, name)
+            return found
+
+    def list_secrets(
+        self, namespace: str | None, pipeline: str | None, after: str | None, limit: int
+    ) -> list[secrets.Secret]:
+        """Return at most ``limit`` secrets of a pipeline (or the global ones) ordered by name,
+        after the name ``after``."""
+        with self._lock:
+            found = self._secrets.list_(_place(namespace, pipeline), after, limit)
+            if not found and namespace is not None and pipeline is not None:
+                self._require_pipeline(namespace, pipeline)
+            return found
+
+    def delete_secret(self, namespace: str | None, pipeline: str | None, name: str) -> None:
+        """Delete one secret; NotFound if there is none."""
+        with self._lock:
+            if not self._secrets.delete(_place(namespace, pipeline), name):
+                raise self._secret_not_found(namespace, pipeline, name)
+
+    def list_secrets_not_under(self, key: str, limit: int) -> list[secrets.Secret]:
+        """Return at most ``limit`` secrets, of any place, encrypted under another key than
+        ``key``: the global ones first, then the pipelines' by place and name."""
+        with self._lock:
+            return self._secrets.list_not_under(key, limit)
+
+    def _secret_not_found(
+        self, namespace: str | None, pipeline: str | None, name: str
+    ) -> errors.NotFound:
+        if namespace is None or pipeline is None:
+            subject = f"global secret '{name}'"
+        else:
+            self._require_pipeline(namespace, pipeline)
+            subject = f"secret '{name}' of pipeline '{namespace}/{pipeline}'"
+        return errors.NotFound(
+            f"{subject}: not found", field="secret", hint="list the secrets to see which exist"
+        )
+
     # locks --------------------------------------------------------------------------------
 
     def acquire_lock(
@@ -939,6 +997,67 @@ class _Roles:
             raise _role_not_found(name)
 
 
+class _Secrets:
+    """The secrets by place (``''`` for the global ones, ``NAMESPACE/PIPELINE``) and name, as the
+    ``secrets`` table keeps them; call with the store's lock held."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[tuple[str, str], secrets.Secret] = {}
+
+    def put(self, place: str, secret: secrets.Secret) -> secrets.Secret:
+        # The SQL store binds the update time first and the creation time only to insert.
+        updated = _utc(secret.updated)
+        current = self._by_key.get((place, secret.name))
+        if current is None:
+            created, revision = _utc(secret.created), 1
+        else:
+            created, revision = current.created, current.revision + 1
+        # As the SQL store reads it back: bytes, a tuple of patterns of its own.
+        stored = secret.evolve(
+            ciphertext=bytes(secret.ciphertext),
+            namespaces=_strings_copy(secret.namespaces),
+            created=created,
+            updated=updated,
+            revision=revision,
+        )
+        self._by_key[place, secret.name] = stored
+        return stored
+
+    def get(self, place: str, name: str) -> secrets.Secret | None:
+        return self._by_key.get((place, name))
+
+    def list_(self, place: str, after: str | None, limit: int) -> list[secrets.Secret]:
+        found = sorted((s for (p, _), s in self._by_key.items() if p == place), key=_by_name)
+        return _limit([s for s in found if after is None or s.name > after], limit)
+
+    def list_not_under(self, key: str, limit: int) -> list[secrets.Secret]:
+        # Ordered by (place, name) as the SQL store orders them.
+        places = sorted(k for k, s in self._by_key.items() if s.key != key)
+        return _limit([self._by_key[k] for k in places], limit)
+
+    def delete(self, place: str, name: str) -> bool:
+        return self._by_key.pop((place, name), None) is not None
+
+
+def _place(namespace: str | None, pipeline: str | None) -> str:
+    """Return the place of a secret as the SQL store keys it; InvalidArgument as it raises."""
+    if namespace is None and pipeline is None:
+        return ""
+    if namespace is None or pipeline is None:
+        quoted = ["none" if v is None else f"'{v}'" for v in (namespace, pipeline)]
+        raise errors.InvalidArgument(
+            f"secrets: namespace {quoted[0]} with pipeline {quoted[1]}: not a place",
+            field="namespace" if namespace is None else "pipeline",
+            hint="give both a namespace and a pipeline for a pipeline's secrets, "
+            "neither for the global ones",
+        )
+    return f"{namespace}/{pipeline}"
+
+
+def _by_name(secret: secrets.Secret) -> str:
+    return secret.name
+
+
 def _token_not_found(token: str) -> errors.NotFound:
     return errors.NotFound(
         f"token '{token}': not found", field="token", hint="list the tokens to see which exist"
@@ -953,7 +1072,12 @@ def _role_not_found(name: str) -> errors.NotFound:
 
 def _roles_copy(roles: Sequence[str]) -> tuple[str, ...]:
     """Return ``roles`` as the SQL store reads them back from their JSON list: a tuple."""
-    copy: list[str] = json.loads(json.dumps(list(roles)))
+    return _strings_copy(roles)
+
+
+def _strings_copy(strings: Sequence[str]) -> tuple[str, ...]:
+    """Return ``strings`` as the SQL store reads them back from a JSON list: a tuple."""
+    copy: list[str] = json.loads(json.dumps(list(strings)))
     return tuple(copy)
 
 

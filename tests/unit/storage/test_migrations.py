@@ -121,6 +121,6 @@ def test_migrating_twice_is_harmless(url: str, engine: sa.Engine) -> None:
         defaults = connection.execute(
             sa.select(tables.namespaces.c.name, tables.namespaces.c.description)
         ).all()
-    assert [tuple(row) for row in head] == [("0006",)]
+    assert [tuple(row) for row in head] == [("0007",)]
     assert [tuple(row) for row in defaults] == [("default", "The default namespace")]
     assert differences(engine, tables.metadata) == []

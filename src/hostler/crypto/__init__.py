@@ -1,0 +1,1 @@
+"""Cipher adapters: secret values encrypted at rest (``hostler.core.ports.Cipher``)."""
