@@ -21,6 +21,8 @@ class Kind(enum.StrEnum):
     ENGINE_ERROR = "engine_error"
     LOST = "lost"
     RETRY_BACKOFF = "retry_backoff"
+    SECRET_MISSING = "secret_missing"  # noqa: S105 - a reason kind, not a secret
+    SECRET_ERROR = "secret_error"  # noqa: S105 - a reason kind, not a secret
 
 
 @dataclasses.dataclass(frozen=True)

@@ -56,13 +56,14 @@ class Engine:
         limits: Limits,
         options: executor.Options,
         clock: Callable[[], datetime.datetime],
+        cipher: ports.Cipher | None = None,
     ) -> None:
         self._store = store
         self._scheduler = scheduler
         self._limits = limits
         self._options = options
         self._clock = clock
-        self._executor = executor.Executor(store, logs, scheduler, options, clock)
+        self._executor = executor.Executor(store, logs, scheduler, options, clock, cipher)
         self._global_limit = reasons.Reason(
             reasons.Kind.GLOBAL_LIMIT,
             f"{limits.max_running_tasks} tasks are starting or running already "

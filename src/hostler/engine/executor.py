@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from hostler.core import durations, errors, pipelines, ports, reasons, runs, tasks, variables
 from hostler.engine import logcollector
+from hostler.engine import secrets as task_secrets
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +97,10 @@ class Executor:
         scheduler: ports.Scheduler,
         options: Options,
         clock: Callable[[], datetime.datetime],
+        cipher: ports.Cipher | None = None,
     ) -> None:
         self._store = store
+        self._cipher = cipher
         self._logs = logs
         self._scheduler = scheduler
         self._options = options
@@ -184,13 +187,20 @@ class Executor:
             return self._move(
                 execution, tasks.Event.CANCEL, reason=stop.reason, ended=self._clock()
             )
+        # Secrets come from the task's own env only: a run variable cannot name one to read it.
+        resolved = task_secrets.resolve(
+            self._store, self._cipher, execution.namespace, execution.pipeline, task.env
+        )
+        if isinstance(resolved, reasons.Reason):
+            return self._fail_to_start(execution, resolved.description, kind=resolved.kind)
+        masker = resolved.masker
         env = variables.resolve(
             namespace=execution.namespace,
             pipeline=execution.pipeline,
             run=execution.run,
             task=execution.task,
             attempt=execution.attempt,
-            task_env=task.env,
+            task_env=resolved.env,
             run_variables=run.variables,
         )
         spec = ports.ContainerSpec(
@@ -204,13 +214,16 @@ class Executor:
         try:
             handle = self._scheduler.create(spec)
         except errors.HostlerError as exc:
-            return self._fail_to_start(execution, f"could not create the container: {exc}")
+            message = masker.mask(f"could not create the container: {exc}")
+            return self._fail_to_start(execution, message)
         try:
             digest = self._scheduler.inspect(handle).image_digest
             self._scheduler.start(handle)
         except errors.HostlerError as exc:
             self._discard(handle)  # the start failure is what the user must see
-            return self._fail_to_start(execution, f"could not start the container: {exc}")
+            return self._fail_to_start(
+                execution, masker.mask(f"could not start the container: {exc}")
+            )
         # One write records the container, its image digest and the start: the container's labels
         # already tie it to this execution should the engine stop in between.
         try:
@@ -227,7 +240,9 @@ class Executor:
             # now, so this container must not run on beside its own.
             self._discard(handle)
             raise
-        collector = logcollector.start(self._scheduler, self._logs, handle, execution.log_key)
+        collector = logcollector.start(
+            self._scheduler, self._logs, handle, execution.log_key, masker
+        )
         return self._watch(execution, handle, task, stop, collector)
 
     def _resume(
@@ -265,8 +280,11 @@ class Executor:
                 ended=self._clock(),
             )
         log.info("task re-attached", extra={"task": execution.ref, "container": found.handle})
+        masker = task_secrets.masker(
+            self._store, self._cipher, execution.namespace, execution.pipeline, task.env
+        )
         collector = logcollector.resume(
-            self._scheduler, self._logs, found.handle, execution.log_key
+            self._scheduler, self._logs, found.handle, execution.log_key, masker
         )
         return self._watch(execution, found.handle, task, stop, collector)
 
@@ -311,14 +329,16 @@ class Executor:
     def _lease_end(self) -> datetime.datetime:
         return self._clock() + datetime.timedelta(seconds=self._options.lease)
 
-    def _fail_to_start(self, execution: tasks.Execution, message: str) -> tasks.Execution:
+    def _fail_to_start(
+        self,
+        execution: tasks.Execution,
+        message: str,
+        kind: reasons.Kind = reasons.Kind.SCHEDULER_ERROR,
+    ) -> tasks.Execution:
         log.warning("task failed to start", extra={"task": execution.ref, "error": message})
         self._logs.end(execution.log_key)
         return self._move(
-            execution,
-            tasks.Event.FAIL,
-            reason=reasons.Reason(reasons.Kind.SCHEDULER_ERROR, message),
-            ended=self._clock(),
+            execution, tasks.Event.FAIL, reason=reasons.Reason(kind, message), ended=self._clock()
         )
 
     def _wait(

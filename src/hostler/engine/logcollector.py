@@ -5,17 +5,19 @@ One thread per running task follows the scheduler's log stream and appends each 
 marker. After a restart, ``resume`` picks the copy up where the stored log ends: it asks the
 scheduler for the lines from the time of the last stored line on, and leaves out those already
 stored (the lines carrying that same time that the log already holds), so that no line is lost or
-doubled.
+doubled. Each line is masked (``core.secrets``) before it is stored: what a task prints of its
+secrets is never stored, so never streamed either.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import threading
 from collections.abc import Iterator
 
-from hostler.core import errors, ports
+from hostler.core import errors, ports, secrets
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ class Collector:
         key: str,
         since: datetime.datetime | None = None,
         skip: int = 0,
+        masker: secrets.Masker = secrets.NO_MASK,
     ):
         self._scheduler = scheduler
         self._logs = logs
@@ -41,11 +44,14 @@ class Collector:
         self._key = key
         self._since = since
         self._skip = skip
+        self._masker = masker
         self._thread = threading.Thread(target=self._copy, name=f"logs {key}", daemon=True)
 
     def _copy(self) -> None:
         try:
             for line in self._new_lines():
+                if self._masker:
+                    line = dataclasses.replace(line, text=self._masker.mask(line.text))
                 self._logs.append(self._key, [line])
         except errors.HostlerError:
             log.warning("task log stream broke off", extra={"log": self._key}, exc_info=True)
@@ -67,21 +73,33 @@ class Collector:
         self._logs.end(self._key)
 
 
-def start(scheduler: ports.Scheduler, logs: ports.LogStore, handle: str, key: str) -> Collector:
-    """Start copying the log of container ``handle`` into ``key``."""
-    collector = Collector(scheduler, logs, handle, key)
+def start(
+    scheduler: ports.Scheduler,
+    logs: ports.LogStore,
+    handle: str,
+    key: str,
+    masker: secrets.Masker = secrets.NO_MASK,
+) -> Collector:
+    """Start copying the log of container ``handle`` into ``key``, masked by ``masker``."""
+    collector = Collector(scheduler, logs, handle, key, masker=masker)
     collector._thread.start()
     return collector
 
 
-def resume(scheduler: ports.Scheduler, logs: ports.LogStore, handle: str, key: str) -> Collector:
+def resume(
+    scheduler: ports.Scheduler,
+    logs: ports.LogStore,
+    handle: str,
+    key: str,
+    masker: secrets.Masker = secrets.NO_MASK,
+) -> Collector:
     """Start copying the rest of the log of container ``handle`` into ``key``, after a restart."""
     try:
         stored = logs.read(key)
     except errors.NotFound:
         stored = ports.LogChunk([], 0, ended=False)
     since, skip = _tail(stored.lines)
-    collector = Collector(scheduler, logs, handle, key, since=since, skip=skip)
+    collector = Collector(scheduler, logs, handle, key, since=since, skip=skip, masker=masker)
     if not stored.ended:  # else the whole output was stored before the restart
         collector._thread.start()
     return collector
