@@ -23,6 +23,7 @@ import fastapi
 from hostler import config, plugins
 from hostler.api import app as api_app
 from hostler.core import errors, ports
+from hostler.crypto import aesgcm
 from hostler.engine import dispatcher, executor
 from hostler.logs import files
 from hostler.objects import files as object_files
@@ -108,6 +109,7 @@ def build(settings: config.Settings) -> Server:
     logs = files.Store(settings.logs_dir, object_files.Store(settings.objects_dir))
     sched = scheduler(settings)
     me = identity(store, settings.data_dir)
+    keys = cipher(settings)
     engine = dispatcher.Engine(
         store,
         logs,
@@ -125,8 +127,11 @@ def build(settings: config.Settings) -> Server:
             remove_orphans=settings.engine.orphans == "remove",
         ),
         clock=context.utcnow,
+        cipher=keys,
     )
-    ctx = context.Context(store=store, logs=logs, wake=engine.wake, instance=me.instance)
+    ctx = context.Context(
+        store=store, logs=logs, wake=engine.wake, instance=me.instance, cipher=keys
+    )
     audit.abandon(ctx)
     admin_token = first_token(ctx, settings.data_dir)
     housekeeper = housekeeping.Housekeeper(
@@ -153,6 +158,37 @@ def build(settings: config.Settings) -> Server:
     return Server(settings, store, logs, sched, engine, ctx, app, me, admin_token)
 
 
+SECRET_KEY_FILE = "secret-key"  # noqa: S105 - a file name, not a secret
+"""The file in the data directory that holds the generated secrets key of development mode."""
+
+
+def cipher(settings: config.Settings) -> ports.Cipher | None:
+    """Return the cipher of secrets: under ``secrets.key``; in development mode without one,
+    under a key generated once and kept in the data directory; else None (no secrets)."""
+    configured = settings.secrets
+    key = configured.key
+    if key is None and settings.dev:
+        path = settings.data_dir / SECRET_KEY_FILE
+        if not path.exists():
+            _write_private(path, aesgcm.new_key())
+        key = path.read_text().strip()
+    if key is None:
+        log.warning("secrets.key is not set: secrets cannot be set or used")
+        return None
+    previous = [
+        aesgcm.parse_key(k, field="secrets.previous_keys") for k in configured.previous_keys
+    ]
+    return aesgcm.Keyring(aesgcm.parse_key(key), previous)
+
+
+def _write_private(path: pathlib.Path, text: str) -> None:
+    """Write ``text`` to a new file at ``path`` that only this user can read."""
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(text + "\n")
+
+
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
 """The file in the data directory that holds the first admin token, readable by its owner only."""
 
@@ -167,10 +203,7 @@ def first_token(ctx: context.Context, data_dir: pathlib.Path) -> pathlib.Path | 
     if made is None:
         return None
     path = data_dir / ADMIN_TOKEN_FILE
-    path.unlink(missing_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as out:
-        out.write(made.text + "\n")
+    _write_private(path, made.text)
     return path
 
 

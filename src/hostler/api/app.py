@@ -24,6 +24,7 @@ from hostler.api.routes import (
     namespaces,
     pipelines,
     runs,
+    secrets,
     tasks,
     tokens,
 )
@@ -43,6 +44,7 @@ _ROUTERS = (
     tasks.router,
     events.router,
     history.router,
+    secrets.router,
     tokens.router,
 )
 

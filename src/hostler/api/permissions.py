@@ -83,6 +83,16 @@ ROUTES: dict[str, Needs | Open] = {
     "list_events": Needs(_K.EVENTS, _A.READ, Target.QUERY),
     "stream_events": Needs(_K.EVENTS, _A.READ, Target.QUERY),
     "list_history": Needs(_K.HISTORY, _A.READ, Target.INSTALLATION),
+    # secrets: values are revealed only to callers with admin on secrets (checked by the route)
+    "list_secrets": Needs(_K.SECRETS, _A.READ),
+    "get_secret": Needs(_K.SECRETS, _A.READ),
+    "put_secret": Needs(_K.SECRETS, _A.WRITE),
+    "delete_secret": Needs(_K.SECRETS, _A.DELETE),
+    "list_global_secrets": Needs(_K.SECRETS, _A.READ, Target.INSTALLATION),
+    "get_global_secret": Needs(_K.SECRETS, _A.READ, Target.INSTALLATION),
+    "put_global_secret": Needs(_K.SECRETS, _A.WRITE, Target.INSTALLATION),
+    "delete_global_secret": Needs(_K.SECRETS, _A.DELETE, Target.INSTALLATION),
+    "rotate_secret_key": Needs(_K.SECRETS, _A.ADMIN, Target.INSTALLATION),
     # tokens and roles
     "list_tokens": Needs(_K.TOKENS, _A.READ, Target.INSTALLATION),
     "get_token": Needs(_K.TOKENS, _A.READ, Target.INSTALLATION),

@@ -26,6 +26,7 @@ from hostler.core import (
     ports,
     reasons,
     runs,
+    secrets,
     tasks,
     tokens,
 )
@@ -467,6 +468,10 @@ class DeployPlan(_Out):
         description="Runs pending or running now; they finish on the version they started with."
     )
     routing: Routing | None = pydantic.Field(description="For canary plans; null otherwise.")
+    missing_secrets: list[str] = pydantic.Field(
+        description="Secrets the target version refers to (secret{{NAME}}) that do not exist "
+        "yet: the tasks that use them fail until they are set."
+    )
     text: list[str] = pydantic.Field(description="The plan as lines for people, as the CLI shows.")
 
     @classmethod
@@ -825,3 +830,53 @@ class Whoami(_Out):
             token=entity.token,
             grants=[GrantData.from_entity(g) for g in entity.grants],
         )
+
+
+class SecretRequest(_In):
+    """Set a secret's value."""
+
+    value: str = pydantic.Field(
+        min_length=1, description="Required. At most 64 KiB; never returned but to an admin."
+    )
+    namespaces: list[str] = pydantic.Field(
+        default_factory=list,
+        max_length=100,
+        description="Global secrets only, required there: the namespaces that may use it, as "
+        "anchored patterns ('team-*', '*').",
+    )
+
+
+class Secret(_Out):
+    """A secret's metadata; ``value`` only when an admin asked for it with ``reveal=true``."""
+
+    scope: Literal["pipeline", "global"]
+    namespace: str | None
+    pipeline: str | None
+    name: str
+    namespaces: list[str] = pydantic.Field(description="Global secrets: where they may be used.")
+    key: str = pydantic.Field(description="The name of the key its value is encrypted with.")
+    created: Timestamp
+    updated: Timestamp
+    value: str | None = pydantic.Field(None, description="Null unless revealed.")
+
+    @classmethod
+    def from_entity(cls, entity: secrets.Secret, value: str | None = None) -> Secret:
+        """Return the wire form of ``entity``: never its ciphertext."""
+        return cls(
+            scope=entity.scope.value,
+            namespace=entity.namespace,
+            pipeline=entity.pipeline,
+            name=entity.name,
+            namespaces=list(entity.namespaces),
+            key=entity.key,
+            created=entity.created,
+            updated=entity.updated,
+            value=value,
+        )
+
+
+class RotateResult(_Out):
+    """What re-encrypting the secrets did."""
+
+    secrets: int = pydantic.Field(description="How many were encrypted again.")
+    key: str = pydantic.Field(description="The name of the key they are encrypted with now.")

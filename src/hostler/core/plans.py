@@ -174,6 +174,8 @@ class Plan:
     settings: list[FieldChange] = dataclasses.field(default_factory=list)
     runs_in_flight: int = 0
     routing: Routing | None = None
+    missing_secrets: list[str] = dataclasses.field(default_factory=list)
+    """References (``secret{{NAME}}``) of the target that no secret answers yet."""
 
     @property
     def added(self) -> int:
@@ -223,6 +225,12 @@ class Plan:
             out += ["", "Settings:", *(f"  {change.describe()}" for change in self.settings)]
         if self.routing is not None:
             out += ["", "Routing:", *(f"  {line}" for line in self._routing(self.routing))]
+        if self.missing_secrets:
+            out += [
+                "",
+                "Secrets missing (tasks that use them fail until they are set):",
+                *(f"  {ref}" for ref in self.missing_secrets),
+            ]
         if self.action is not Action.FIRST_DEPLOY:
             out += ["", f"Runs in flight: {self._runs()}"]
         return out
@@ -259,6 +267,7 @@ class Plan:
             "settings": [change.to_dict() for change in self.settings],
             "runs_in_flight": self.runs_in_flight,
             "routing": None if self.routing is None else self.routing.to_dict(),
+            "missing_secrets": list(self.missing_secrets),
         }
 
     def _count(self, kind: Change) -> int:

@@ -23,6 +23,8 @@ class Context:
     clock: Callable[[], datetime.datetime] = utcnow
     wake: Callable[[], None] = lambda: None
     """Tells the engine that there is new work (a run started, a cancel asked)."""
+    cipher: ports.Cipher | None = None
+    """Encrypts secret values; None when the server has no ``secrets.key``."""
     actor: str = "hostler"
     """Who asks: recorded in the audit history and on deployments. The API sets it per request."""
     instance: str = ""

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 
 from hostler.core import deployments, errors, pipelines, plans, runs
 from hostler.services import audit, pages, periodic
+from hostler.services import secrets as secret_service
 from hostler.services.context import Context
 
 _log = logging.getLogger(__name__)
@@ -100,16 +101,19 @@ def plan(
                 hint="deploy a first version without --canary",
             )
         routing = plans.Routing(canary.percent, canary.auto_abort)
-        return plans.canary(pipeline, live, target, routing, active_runs=in_flight)
-    if live is not None and live.version == version and not force_same_version:
+        made = plans.canary(pipeline, live, target, routing, active_runs=in_flight)
+    elif live is not None and live.version == version and not force_same_version:
         raise errors.FailedPrecondition(
             f"pipeline '{current.ref}': v{version} is the live version already",
             field="version",
             hint="add --force-same-version (force_same_version) to deploy it again",
         )
-    return plans.make(
-        pipeline, live, target, active_runs=in_flight, force_same_version=force_same_version
-    )
+    else:
+        made = plans.make(
+            pipeline, live, target, active_runs=in_flight, force_same_version=force_same_version
+        )
+    absent = secret_service.missing(ctx, namespace, target.config)
+    return dataclasses.replace(made, missing_secrets=[str(ref) for ref in absent])
 
 
 def plan_promote(ctx: Context, namespace: str, pipeline: str) -> plans.Plan:

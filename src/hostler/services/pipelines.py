@@ -14,6 +14,7 @@ from typing import Any
 
 from hostler.core import errors, pipelines, plans, runs
 from hostler.services import audit, deployments, pages
+from hostler.services import secrets as secret_service
 from hostler.services.context import Context
 
 
@@ -102,7 +103,11 @@ def plan(
     registered = target is not None
     if target is None:
         target = pipelines.Version(namespace, config.id, next_number, digest, config, ctx.clock())
-    return Planned(plans.make(config.id, live, target, active_runs=in_flight), digest, registered)
+    made = plans.make(config.id, live, target, active_runs=in_flight)
+    if made.action is not plans.Action.UP_TO_DATE:
+        absent = [str(ref) for ref in secret_service.missing(ctx, namespace, config)]
+        made = dataclasses.replace(made, missing_secrets=absent)
+    return Planned(made, digest, registered)
 
 
 def up(

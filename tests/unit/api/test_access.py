@@ -18,6 +18,7 @@ from fastapi import testclient
 
 from hostler import config
 from hostler.api import app, permissions
+from hostler.crypto import aesgcm
 from hostler.services import namespaces, pipelines, runs, tokens
 from hostler.services.context import Context
 
@@ -76,6 +77,7 @@ def request(setup: Setup, method: str, path: str, namespace: str, token: str | N
         "version": "1",
         "token": "0123456789ab",
         "role": "nobody",
+        "name": "API_TOKEN",
     }
     url = re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], path)
     query = {"namespace": namespace} if "/events" in path else {}
@@ -286,3 +288,50 @@ def test_built_in_roles_cannot_be_made_or_deleted(secure: Setup) -> None:
     assert_problem(made, 409, "already_exists", field="name")
     gone = secure.client.delete(f"{API}/roles/admin", headers=bearer(secure.admin))
     assert_problem(gone, 409, "failed_precondition", field="role")
+
+
+def test_only_an_admin_who_asks_gets_a_secret_value(secure: Setup) -> None:
+    keys = aesgcm.Keyring(aesgcm.parse_key(aesgcm.new_key()))
+    secure.client.app.state.context = dataclasses.replace(secure.ctx, cipher=keys)  # type: ignore[attr-defined]
+    url = f"{API}/namespaces/team-a/pipelines/hello/secrets/PW"
+    put = secure.client.put(url, json={"value": "hunter2-xyz"}, headers=bearer(secure.team_a))
+    assert put.status_code == 200, put.text
+    assert "hunter2-xyz" not in put.text and put.json()["value"] is None
+
+    plain = secure.client.get(url, headers=bearer(secure.team_a))
+    assert plain.status_code == 200 and plain.json()["value"] is None
+    refused = secure.client.get(url, params={"reveal": "true"}, headers=bearer(secure.team_a))
+    assert refused.status_code == 403
+    assert "hunter2-xyz" not in refused.text
+    revealed = secure.client.get(url, params={"reveal": "true"}, headers=bearer(secure.admin))
+    assert revealed.json()["value"] == "hunter2-xyz"
+
+    other = f"{API}/namespaces/team-b/pipelines/hello/secrets/PW"
+    assert (
+        secure.client.put(other, json={"value": "x" * 8}, headers=bearer(secure.team_a)).status_code
+        == 403
+    )
+    glob = secure.client.put(
+        f"{API}/secrets/SHARED",
+        json={"value": "v" * 8, "namespaces": ["*"]},
+        headers=bearer(secure.team_a),
+    )
+    assert glob.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "field"),
+    [
+        ("/namespaces/team-a/pipelines/hello/secrets/bad-name", {"value": "v"}, "name"),
+        ("/namespaces/team-a/pipelines/hello/secrets/PW", {"value": ""}, "value"),
+        ("/secrets/SHARED", {"value": "v"}, "namespaces"),
+    ],
+)
+def test_bad_secrets_are_refused_with_the_field(
+    secure: Setup, url: str, body: dict[str, Any], field: str
+) -> None:
+    keys = aesgcm.Keyring(aesgcm.parse_key(aesgcm.new_key()))
+    secure.client.app.state.context = dataclasses.replace(secure.ctx, cipher=keys)  # type: ignore[attr-defined]
+    answer = secure.client.put(f"{API}{url}", json=body, headers=bearer(secure.admin))
+    assert_problem(answer, 422, "invalid_argument", field=field)
+    assert secure.ctx.store.list_secrets("team-a", "hello", None, 10) == []

@@ -484,6 +484,7 @@ def test_to_dict_is_json_and_round_trips_the_counts() -> None:
         "settings": [{"field": "parallelism", "before": 1, "after": 2}],
         "runs_in_flight": 2,
         "routing": None,
+        "missing_secrets": [],
     }
 
 

@@ -1,0 +1,144 @@
+"""Use cases for secrets: set, list, delete, reveal to an admin, re-encrypt under a new key, and
+find the ones a pipeline version refers to that do not exist.
+
+Values are encrypted with the context's cipher before they reach the store, bound to their place
+(namespace, pipeline, name). No answer carries a value but ``reveal``'s, and no audit record ever
+does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hostler.core import access, errors, pipelines, ports, secrets
+from hostler.services import audit, pages
+from hostler.services.context import Context
+
+
+def _cipher(ctx: Context) -> ports.Cipher:
+    if ctx.cipher is None:
+        raise errors.FailedPrecondition(
+            "secrets: the server has no key to encrypt them with",
+            field="secrets.key",
+            hint="set secrets.key in the server's configuration ('hostler secret new-key' "
+            "prints a new one) and restart it",
+        )
+    return ctx.cipher
+
+
+def _target(namespace: str | None, pipeline: str | None, name: str) -> str:
+    return name if pipeline is None else f"{namespace}/{pipeline}/{name}"
+
+
+def put(
+    ctx: Context,
+    namespace: str | None,
+    pipeline: str | None,
+    name: str,
+    value: str,
+    namespaces: Sequence[str] = (),
+) -> secrets.Secret:
+    """Set the secret ``name`` of a pipeline (or, with both None, the global one usable in the
+    namespaces matching ``namespaces``) to ``value``."""
+    kind = "global_secret.put" if pipeline is None else "secret.put"
+    detail = {"namespaces": list(namespaces)} if pipeline is None else {}
+    with audit.recorded(ctx, kind, _target(namespace, pipeline, name), detail):
+        secrets.check_name(name)
+        secrets.check_value(value)
+        patterns = tuple(access.check_pattern(p, field="namespaces") for p in namespaces)
+        if pipeline is None and not patterns:
+            raise errors.InvalidArgument(
+                f"global secret '{name}': usable in no namespace",
+                field="namespaces",
+                hint="give the namespaces that may use it as patterns, e.g. 'team-*' or '*'",
+            )
+        if pipeline is not None and patterns:
+            raise errors.InvalidArgument(
+                f"secret '{name}': a pipeline's secret is for that pipeline only",
+                field="namespaces",
+                hint="leave namespaces out, or make it a global secret",
+            )
+        cipher = _cipher(ctx)
+        context = secrets.context_of(namespace, pipeline, name)
+        now = ctx.clock()
+        secret = secrets.Secret(
+            namespace=namespace,
+            pipeline=pipeline,
+            name=name,
+            ciphertext=cipher.encrypt(value.encode(), context),
+            key=cipher.key,
+            created=now,
+            updated=now,
+            namespaces=patterns,
+        )
+        return ctx.store.put_secret(secret)
+
+
+def get(ctx: Context, namespace: str | None, pipeline: str | None, name: str) -> secrets.Secret:
+    """Return a secret's metadata (the stored value stays encrypted)."""
+    return ctx.store.get_secret(namespace, pipeline, name)
+
+
+def list_(
+    ctx: Context, namespace: str | None, pipeline: str | None, cursor: str | None, limit: int
+) -> pages.Page[secrets.Secret]:
+    """Return a page of a pipeline's secrets (or the global ones), by name."""
+    if pipeline is not None and namespace is not None:
+        ctx.store.get_pipeline(namespace, pipeline)
+    return pages.page(
+        lambda after, n: ctx.store.list_secrets(namespace, pipeline, after, n),
+        cursor,
+        limit,
+        str,
+        lambda secret: secret.name,
+    )
+
+
+def delete(ctx: Context, namespace: str | None, pipeline: str | None, name: str) -> None:
+    """Delete a secret: tasks that refer to it fail before they start from now on."""
+    kind = "global_secret.delete" if pipeline is None else "secret.delete"
+    with audit.recorded(ctx, kind, _target(namespace, pipeline, name)):
+        ctx.store.delete_secret(namespace, pipeline, name)
+
+
+def reveal(ctx: Context, namespace: str | None, pipeline: str | None, name: str) -> str:
+    """Return a secret's value. Only for admins who ask for it explicitly; always audited."""
+    kind = "global_secret.reveal" if pipeline is None else "secret.reveal"
+    with audit.recorded(ctx, kind, _target(namespace, pipeline, name)):
+        found = ctx.store.get_secret(namespace, pipeline, name)
+        return _cipher(ctx).decrypt(found.ciphertext, found.key, found.context).decode()
+
+
+def rotate(ctx: Context) -> int:
+    """Encrypt again under the current key every secret still under an older one; return how
+    many. The older keys can be dropped from the configuration afterwards."""
+    with audit.recorded(ctx, "secret.rotate_key", "*") as entry:
+        cipher = _cipher(ctx)
+        done = 0
+        while batch := ctx.store.list_secrets_not_under(cipher.key, pages.MAX_LIMIT):
+            for old in batch:
+                value = cipher.decrypt(old.ciphertext, old.key, old.context)
+                fresh = old.evolve(ciphertext=cipher.encrypt(value, old.context), key=cipher.key)
+                ctx.store.put_secret(fresh)
+                done += 1
+        entry.detail.update(secrets=done, key=cipher.key)
+        return done
+
+
+def missing(ctx: Context, namespace: str, config: pipelines.Config) -> list[secrets.Ref]:
+    """Return the secrets ``config`` refers to that its tasks could not use today."""
+    env = {f"{task.id}.{key}": value for task in config.tasks for key, value in task.env.items()}
+    refs = secrets.references(env)
+    absent = []
+    for ref in refs:
+        is_global = ref.scope is secrets.Scope.GLOBAL
+        try:
+            found = ctx.store.get_secret(
+                None if is_global else namespace, None if is_global else config.id, ref.name
+            )
+        except errors.NotFound:
+            absent.append(ref)
+            continue
+        if not found.usable_in(namespace):
+            absent.append(ref)
+    return absent
