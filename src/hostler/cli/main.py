@@ -18,6 +18,7 @@ from hostler.cli import (
     plugins,
     role,
     run,
+    secret,
     service,
     task,
     token,
@@ -44,6 +45,7 @@ app.add_typer(plugins.app, name="plugins")
 app.add_typer(context.app, name="context")
 app.add_typer(token.app, name="token")
 app.add_typer(role.app, name="role")
+app.add_typer(secret.app, name="secret")
 app.command("history")(history.history)
 app.command("whoami")(whoami.whoami)
 

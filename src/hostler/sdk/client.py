@@ -730,6 +730,83 @@ class Client:
         """Delete a role an admin made; tokens that have it lose what it granted."""
         self._request("DELETE", f"/roles/{_segment(name)}")
 
+    # -- secrets ----------------------------------------------------------------------------
+
+    def _secrets(self, namespace: str, pipeline: str) -> str:
+        return f"{self._pipeline(namespace, pipeline)}/secrets"
+
+    def list_secrets(
+        self,
+        namespace: str,
+        pipeline: str,
+        *,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> Json:
+        """Return one page of the secrets of ``namespace/pipeline``, by name: never their values."""
+        result: Json = self._get(self._secrets(namespace, pipeline), cursor=cursor, limit=limit)
+        return result
+
+    def put_secret(self, namespace: str, pipeline: str, name: str, value: str) -> Json:
+        """Set the secret ``name`` of ``namespace/pipeline`` to ``value``; return its metadata.
+
+        The pipeline's tasks read it as ``secret{{NAME}}`` in their env. The answer never holds
+        the value. A server without ``secrets.key`` refuses with 409 Conflict.
+        """
+        path = f"{self._secrets(namespace, pipeline)}/{_segment(name)}"
+        result: Json = self._request("PUT", path, body={"value": value})
+        return result
+
+    def get_secret(self, namespace: str, pipeline: str, name: str, *, reveal: bool = False) -> Json:
+        """Return the metadata of the secret ``name`` of ``namespace/pipeline``.
+
+        With ``reveal``, its ``value`` too: only an admin (action ``admin`` on ``secrets``) may
+        ask, and the server records in the audit history that they did.
+        """
+        path = f"{self._secrets(namespace, pipeline)}/{_segment(name)}"
+        result: Json = self._get(path, reveal="true" if reveal else None)
+        return result
+
+    def delete_secret(self, namespace: str, pipeline: str, name: str) -> None:
+        """Delete a secret of ``namespace/pipeline``: tasks that refer to it fail from now on."""
+        self._request("DELETE", f"{self._secrets(namespace, pipeline)}/{_segment(name)}")
+
+    def list_global_secrets(self, *, cursor: str | None = None, limit: int | None = None) -> Json:
+        """Return one page of the global secrets, by name: never their values."""
+        result: Json = self._get("/secrets", cursor=cursor, limit=limit)
+        return result
+
+    def put_global_secret(self, name: str, value: str, namespaces: Iterable[str]) -> Json:
+        """Set the global secret ``name`` to ``value``; return its metadata.
+
+        ``namespaces`` are the anchored patterns (``team-*``, ``*``) of the namespaces whose
+        pipelines may read it, as ``global_secret{{NAME}}``; at least one is needed. The answer
+        never holds the value.
+        """
+        body: Json = {"value": value, "namespaces": list(namespaces)}
+        result: Json = self._request("PUT", f"/secrets/{_segment(name)}", body=body)
+        return result
+
+    def get_global_secret(self, name: str, *, reveal: bool = False) -> Json:
+        """Return the metadata of the global secret ``name``; with ``reveal``, its ``value`` too
+        (admins only, audited, as for ``get_secret``)."""
+        path = f"/secrets/{_segment(name)}"
+        result: Json = self._get(path, reveal="true" if reveal else None)
+        return result
+
+    def delete_global_secret(self, name: str) -> None:
+        """Delete a global secret: tasks that refer to it fail from now on."""
+        self._request("DELETE", f"/secrets/{_segment(name)}")
+
+    def rotate_secret_key(self) -> Json:
+        """Encrypt again, under the server's current ``secrets.key``, every secret still under a
+        previous key; return ``{"secrets": n, "key": ...}``: how many, and the key's name.
+
+        Afterwards the previous keys can be dropped from ``secrets.previous_keys``.
+        """
+        result: Json = self._request("POST", "/secrets/rotate-key")
+        return result
+
     # -- pages ------------------------------------------------------------------------------
 
     def iterate(

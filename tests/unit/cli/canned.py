@@ -316,3 +316,29 @@ def problem(
         "field": field,
         "hint": hint,
     }
+
+
+KEY = "3f9c1a27b04e5d61"
+"""The name of the key secrets are encrypted with (never a key itself)."""
+
+
+def secret(
+    name: str = "DB_PASSWORD",
+    *,
+    namespaces: tuple[str, ...] | None = None,
+    value: str | None = None,
+) -> dict[str, Any]:
+    """Return secret ``name`` of default/hello as the API shows it, or with ``namespaces`` the
+    global one usable there; ``value`` only as a reveal answers it."""
+    is_global = namespaces is not None
+    return {
+        "scope": "global" if is_global else "pipeline",
+        "namespace": None if is_global else "default",
+        "pipeline": None if is_global else "hello",
+        "name": name,
+        "namespaces": list(namespaces or ()),
+        "key": KEY,
+        "created": "2024-05-01T12:00:00Z",
+        "updated": "2024-05-02T08:30:00Z",
+        "value": value,
+    }

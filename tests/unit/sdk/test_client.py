@@ -260,3 +260,114 @@ def test_a_refused_token_raises_unauthenticated(api: FakeApi) -> None:
 
     assert (caught.value.status, caught.value.code) == (401, "unauthenticated")
     assert caught.value.hint == "ask for another"
+
+
+# -- secrets ------------------------------------------------------------------------------------
+
+SECRETS = f"{HELLO}/secrets"
+
+
+def test_pipeline_secrets_are_listed_set_read_and_deleted_on_their_routes(api: FakeApi) -> None:
+    api.on("GET", SECRETS, (200, canned.page(canned.secret())))
+    api.on("PUT", f"{SECRETS}/DB_PASSWORD", (200, canned.secret()))
+    api.on("GET", f"{SECRETS}/DB_PASSWORD", (200, canned.secret()))
+    api.on("DELETE", f"{SECRETS}/DB_PASSWORD", httpx.Response(204))
+
+    with make(api) as hostler:
+        assert hostler.list_secrets("default", "hello") == canned.page(canned.secret())
+        hostler.list_secrets("default", "hello", cursor="c1", limit=5)
+        assert hostler.put_secret("default", "hello", "DB_PASSWORD", "hunter2") == canned.secret()
+        assert hostler.get_secret("default", "hello", "DB_PASSWORD") == canned.secret()
+        hostler.delete_secret("default", "hello", "DB_PASSWORD")
+
+    assert [dict(query) for query in api.queries("GET", SECRETS)] == [
+        {},
+        {"cursor": "c1", "limit": "5"},
+    ]
+    # A pipeline's secret has no namespace patterns: only the value is sent.
+    assert api.bodies("PUT", f"{SECRETS}/DB_PASSWORD") == [{"value": "hunter2"}]
+    assert [dict(query) for query in api.queries("GET", f"{SECRETS}/DB_PASSWORD")] == [{}]
+    assert (api.requests[-1].method, api.requests[-1].url.path) == (
+        "DELETE",
+        f"/api/v1{SECRETS}/DB_PASSWORD",
+    )
+
+
+def test_global_secrets_are_listed_set_read_and_deleted_on_their_routes(api: FakeApi) -> None:
+    shared = canned.secret("SHARED", namespaces=("team-*",))
+    api.on("GET", "/secrets", (200, canned.page(shared)))
+    api.on("PUT", "/secrets/SHARED", (200, shared))
+    api.on("GET", "/secrets/SHARED", (200, shared))
+    api.on("DELETE", "/secrets/SHARED", httpx.Response(204))
+
+    with make(api) as hostler:
+        assert hostler.list_global_secrets() == canned.page(shared)
+        hostler.list_global_secrets(cursor="c1", limit=5)
+        assert hostler.put_global_secret("SHARED", "hunter2", ("team-*", "ops")) == shared
+        assert hostler.get_global_secret("SHARED") == shared
+        hostler.delete_global_secret("SHARED")
+
+    assert [dict(query) for query in api.queries("GET", "/secrets")] == [
+        {},
+        {"cursor": "c1", "limit": "5"},
+    ]
+    assert api.bodies("PUT", "/secrets/SHARED") == [
+        {"value": "hunter2", "namespaces": ["team-*", "ops"]}
+    ]
+    assert (api.requests[-1].method, api.requests[-1].url.path) == (
+        "DELETE",
+        "/api/v1/secrets/SHARED",
+    )
+
+
+def test_get_secret_asks_for_the_value_only_with_reveal(api: FakeApi) -> None:
+    revealed = canned.secret(value="hunter2")
+    api.on("GET", f"{SECRETS}/DB_PASSWORD", (200, revealed))
+    api.on("GET", "/secrets/SHARED", (200, revealed))
+
+    with make(api) as hostler:
+        assert hostler.get_secret("default", "hello", "DB_PASSWORD", reveal=True) == revealed
+        hostler.get_secret("default", "hello", "DB_PASSWORD", reveal=False)
+        assert hostler.get_global_secret("SHARED", reveal=True) == revealed
+
+    assert [dict(q) for q in api.queries("GET", f"{SECRETS}/DB_PASSWORD")] == [
+        {"reveal": "true"},
+        {},
+    ]
+    assert [dict(q) for q in api.queries("GET", "/secrets/SHARED")] == [{"reveal": "true"}]
+
+
+def test_secret_names_and_places_are_quoted_in_paths(api: FakeApi) -> None:
+    with make(api) as hostler:
+        with pytest.raises(client.ApiError):
+            hostler.get_secret("team a", "web/x", "A/B")
+        with pytest.raises(client.ApiError):
+            hostler.get_global_secret("A/B")
+
+    assert [r.url.raw_path for r in api.requests] == [
+        b"/api/v1/namespaces/team%20a/pipelines/web%2Fx/secrets/A%2FB",
+        b"/api/v1/secrets/A%2FB",
+    ]
+
+
+def test_rotate_secret_key_posts_and_returns_how_many_and_the_key(api: FakeApi) -> None:
+    answer = {"secrets": 3, "key": canned.KEY}
+    api.on("POST", "/secrets/rotate-key", (200, answer))
+
+    with make(api) as hostler:
+        assert hostler.rotate_secret_key() == answer
+
+    assert [(r.method, r.url.path, r.content) for r in api.requests] == [
+        ("POST", "/api/v1/secrets/rotate-key", b"")
+    ]
+
+
+def test_a_refused_reveal_raises_permission_denied(api: FakeApi) -> None:
+    problem = canned.problem(403, "permission_denied", "token 'ci': may not admin secrets")
+    api.on("GET", "/secrets/SHARED", (403, problem))
+
+    with make(api) as hostler, pytest.raises(client.ApiError) as caught:
+        hostler.get_global_secret("SHARED", reveal=True)
+
+    assert (caught.value.status, caught.value.code) == (403, "permission_denied")
+    assert caught.value.detail == "token 'ci': may not admin secrets"
