@@ -2,7 +2,8 @@
 
 Modules log through the standard library (``logging.getLogger(__name__)``) with constant messages
 and details in ``extra``; structlog renders every record the same way: JSON lines in production,
-readable lines in a terminal. A traceback stays inside one record.
+readable lines in a terminal. A traceback stays inside one record. Every rendered record is
+masked with the secrets of the tasks running in this process (``core.secrets.RUNNING``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import MutableMapping
 from typing import Any, Literal
 
 import structlog
+
+from hostler.core import secrets
 
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
@@ -44,7 +47,7 @@ def configure(
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
-    formatter = structlog.stdlib.ProcessorFormatter(
+    formatter = _Masking(
         foreign_pre_chain=[*shared, _extra_fields],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
@@ -64,6 +67,13 @@ def configure(
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )
+
+
+class _Masking(structlog.stdlib.ProcessorFormatter):
+    """Renders a record, then masks the secrets of the running tasks in it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return secrets.RUNNING.mask(super().format(record))
 
 
 def _identity(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

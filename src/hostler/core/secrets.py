@@ -16,7 +16,9 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import itertools
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -166,3 +168,38 @@ class Masker:
 
 NO_MASK = Masker(())
 """A masker that masks nothing."""
+
+
+class Held:
+    """The maskers of the tasks running in this process, so that Hostler's own log masks their
+    secrets too (``hostler.logging``). Safe to share between threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._maskers: dict[int, Masker] = {}
+        self._ids = itertools.count(1)
+
+    def hold(self, masker: Masker) -> int:
+        """Mask what ``masker`` masks until ``release`` is called with the id returned."""
+        with self._lock:
+            held = next(self._ids)
+            if masker:
+                self._maskers[held] = masker
+            return held
+
+    def release(self, held: int) -> None:
+        """Stop masking for ``held``."""
+        with self._lock:
+            self._maskers.pop(held, None)
+
+    def mask(self, text: str) -> str:
+        """Return ``text`` masked by every held masker."""
+        with self._lock:
+            maskers = list(self._maskers.values())
+        for masker in maskers:
+            text = masker.mask(text)
+        return text
+
+
+RUNNING = Held()
+"""The secrets of the tasks this process runs now; read by ``hostler.logging``."""

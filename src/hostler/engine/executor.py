@@ -17,7 +17,17 @@ import time
 import uuid
 from collections.abc import Callable
 
-from hostler.core import durations, errors, pipelines, ports, reasons, runs, tasks, variables
+from hostler.core import (
+    durations,
+    errors,
+    pipelines,
+    ports,
+    reasons,
+    runs,
+    secrets,
+    tasks,
+    variables,
+)
 from hostler.engine import logcollector
 from hostler.engine import secrets as task_secrets
 
@@ -243,7 +253,7 @@ class Executor:
         collector = logcollector.start(
             self._scheduler, self._logs, handle, execution.log_key, masker
         )
-        return self._watch(execution, handle, task, stop, collector)
+        return self._watch(execution, handle, task, stop, collector, masker)
 
     def _resume(
         self,
@@ -286,7 +296,7 @@ class Executor:
         collector = logcollector.resume(
             self._scheduler, self._logs, found.handle, execution.log_key, masker
         )
-        return self._watch(execution, found.handle, task, stop, collector)
+        return self._watch(execution, found.handle, task, stop, collector, masker)
 
     def _find(self, execution: tasks.Execution) -> ports.ContainerStatus | None:
         """Return the execution's container (the one that started, if several); None if gone."""
@@ -307,20 +317,28 @@ class Executor:
         task: pipelines.TaskConfig,
         stop: Stop,
         collector: logcollector.Collector,
+        masker: secrets.Masker,
     ) -> tasks.Execution:
-        """Wait for the running container to end, then store its log end and its outcome."""
-        status = self._wait(execution, handle, task, stop)
-        if _signalled(status) and not stop.requested:
-            # 'docker rm -f' kills before it removes: look again to tell a removal from a kill.
-            time.sleep(REMOVAL_CHECK)
-            again = self._scheduler.inspect(handle)
-            if again.state is ports.ContainerState.MISSING:
-                status = again
-        collector.finish()
-        execution = self._record_outcome(execution, status, task, stop)
-        if self._options.remove_containers:
-            self._scheduler.remove(handle)
-        return execution
+        """Wait for the running container to end, then store its log end and its outcome.
+
+        Meanwhile Hostler's own log masks the task's secrets too.
+        """
+        held = secrets.RUNNING.hold(masker)
+        try:
+            status = self._wait(execution, handle, task, stop)
+            if _signalled(status) and not stop.requested:
+                # 'docker rm -f' kills before it removes: look again to tell a removal from a kill.
+                time.sleep(REMOVAL_CHECK)
+                again = self._scheduler.inspect(handle)
+                if again.state is ports.ContainerState.MISSING:
+                    status = again
+            collector.finish()
+            execution = self._record_outcome(execution, status, task, stop)
+            if self._options.remove_containers:
+                self._scheduler.remove(handle)
+            return execution
+        finally:
+            secrets.RUNNING.release(held)
 
     def _discard(self, handle: str) -> None:
         with contextlib.suppress(Exception):
