@@ -369,8 +369,8 @@ class PipelineRequest(_In):
     config: ConfigData = pydantic.Field(description="Required. The pipeline configuration.")
 
 
-class UpRequest(PipelineRequest):
-    """Register a pipeline configuration and make it live, as planned."""
+class PlannedAgainst(_In):
+    """A request that applies a plan: it says which live version the plan was made against."""
 
     planned_against: int | None = pydantic.Field(
         default=None,
@@ -385,6 +385,10 @@ class UpRequest(PipelineRequest):
         if "planned_against" in self.model_fields_set:
             return self.planned_against
         return deployment_service.UNCHECKED
+
+
+class UpRequest(PipelineRequest, PlannedAgainst):
+    """Register a pipeline configuration and make it live, as planned."""
 
 
 class FieldChange(_Out):
@@ -557,16 +561,10 @@ class CancelResult(_Out):
     result: Literal["cancelling", "unchanged"]
 
 
-class DeployRequest(_In):
+class DeployRequest(PlannedAgainst):
     """Deploy a version of the pipeline: make it live, or start a canary of it."""
 
     version: int = pydantic.Field(ge=1, description="Required. The version to deploy.")
-    planned_against: int | None = pydantic.Field(
-        default=None,
-        description="Optional. The live version the plan was made against (null: none was live). "
-        "When given and the live version is another one by now, nothing changes and the answer "
-        "is 409: plan again.",
-    )
     force_same_version: bool = pydantic.Field(
         False, description="Optional. Deploy the live version again; refused (409) without it."
     )
@@ -581,13 +579,6 @@ class DeployRequest(_In):
         default=None, description="Optional, with canary: abort it by itself when it fails."
     )
     dry_run: bool = pydantic.Field(False, description="Optional. Only plan; nothing changes.")
-
-    @property
-    def expected_live(self) -> deployment_service.ExpectedLive:
-        """The live version to expect, or ``UNCHECKED`` when the request does not say."""
-        if "planned_against" in self.model_fields_set:
-            return self.planned_against
-        return deployment_service.UNCHECKED
 
     @pydantic.field_validator("auto_abort")
     @classmethod

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import re
 from collections.abc import Iterable, Sequence
 
@@ -80,8 +81,14 @@ def check_pattern(pattern: str, *, field: str = "pattern") -> str:
 
 def matches(pattern: str, target: str) -> bool:
     """Tell whether the anchored ``pattern`` matches the whole ``target``."""
-    regex = "".join(".*" if part == "*" else re.escape(part) for part in re.split(r"(\*)", pattern))
-    return re.fullmatch(regex, target, flags=re.DOTALL) is not None
+    return _compiled(pattern).fullmatch(target) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    # Patterns are checked on every request: each is compiled once.
+    parts = re.split(r"(\*)", pattern)
+    return re.compile("".join(".*" if p == "*" else re.escape(p) for p in parts), re.DOTALL)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -331,27 +331,27 @@ def _canary_outcomes(
     ctx: Context, canary: deployments.Deployment, window: int
 ) -> list[runs.Status]:
     """Return how the newest canary runs of the candidate ended (successful or failed only)."""
-    outcomes: list[runs.Status] = []
-    after = None
-    while len(outcomes) < window:
-        page = ctx.store.list_runs(
+    newest_first = pages.every(
+        lambda after, limit: ctx.store.list_runs(
             canary.namespace,
             canary.pipeline,
             after,
-            pages.MAX_LIMIT,
+            limit,
             (runs.State.COMPLETE,),
             version=canary.to_version,
-        )
-        for run in page:
-            if run.id < canary.first_run:
-                return outcomes
-            ended = run.status in (runs.Status.SUCCESSFUL, runs.Status.FAILED)
-            if run.route is runs.Route.CANARY and ended:
-                outcomes.append(run.status)
-        if len(page) < pages.MAX_LIMIT:
+        ),
+        lambda run: run.id,
+    )
+    outcomes: list[runs.Status] = []
+    for run in newest_first:
+        if run.id < canary.first_run or len(outcomes) == window:
             break
-        after = page[-1].id
-    return outcomes[:window]
+        if run.route is runs.Route.CANARY and run.status in (
+            runs.Status.SUCCESSFUL,
+            runs.Status.FAILED,
+        ):
+            outcomes.append(run.status)
+    return outcomes
 
 
 def canary_watch(ctx: Context, interval: float = 1.0) -> periodic.Periodic:

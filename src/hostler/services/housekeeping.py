@@ -11,11 +11,9 @@ from __future__ import annotations
 import datetime
 import functools
 import logging
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
 
 from hostler.core import errors, runs
-from hostler.services import periodic
+from hostler.services import pages, periodic
 from hostler.services import runs as run_service
 from hostler.services.context import Context
 
@@ -23,8 +21,6 @@ _log = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 300.0
 """Seconds between two rounds of housekeeping."""
-_PAGE = 500
-T = TypeVar("T")
 
 
 def prune_events(ctx: Context, retention: float | None) -> int:
@@ -40,10 +36,12 @@ def prune_logs(ctx: Context, keep_runs: int) -> int:
     if keep_runs <= 0:
         return 0
     pruned = 0
-    for namespace in _all(ctx.store.list_namespaces, lambda x: x.name):
+    for namespace in pages.every(ctx.store.list_namespaces, lambda x: x.name):
         ns = namespace.name
-        for pipeline in _all(functools.partial(ctx.store.list_pipelines, ns), lambda p: p.id):
-            newest_first = _all(
+        for pipeline in pages.every(
+            functools.partial(ctx.store.list_pipelines, ns), lambda p: p.id
+        ):
+            newest_first = pages.every(
                 functools.partial(ctx.store.list_runs, ns, pipeline.id), lambda r: r.id
             )
             for index, run in enumerate(newest_first):
@@ -52,17 +50,6 @@ def prune_logs(ctx: Context, keep_runs: int) -> int:
                     run_service.delete_logs(ctx, ns, pipeline.id, run.id)
                     pruned += 1
     return pruned
-
-
-def _all(page: Callable[[Any, int], list[T]], key: Callable[[T], Any]) -> Iterator[T]:
-    """Yield every item of a store listing, page after page."""
-    after = None
-    while True:
-        items = page(after, _PAGE)
-        yield from items
-        if len(items) < _PAGE:
-            return
-        after = key(items[-1])
 
 
 class Housekeeper:

@@ -6,8 +6,8 @@ import base64
 import binascii
 import dataclasses
 import json
-from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Generic, TypeVar
 
 from hostler.core import errors
 
@@ -73,3 +73,14 @@ def page(
     more = len(items) > limit
     items = items[:limit]
     return Page(items, encode(key(items[-1])) if more and items else None)
+
+
+def every(fetch: Callable[[Any, int], list[T]], key: Callable[[T], Any]) -> Iterator[T]:
+    """Yield every item of a store listing (``fetch(after, limit)``), page after page, lazily."""
+    after = None
+    while True:
+        items = fetch(after, MAX_LIMIT)
+        yield from items
+        if len(items) < MAX_LIMIT:
+            return
+        after = key(items[-1])

@@ -35,14 +35,7 @@ def get(ctx: Context, name: str) -> access.Role:
 
 def custom(ctx: Context) -> list[access.Role]:
     """Return every role an admin made."""
-    found: list[access.Role] = []
-    after = None
-    while True:
-        batch = ctx.store.list_roles(after, pages.MAX_LIMIT)
-        found += batch
-        if len(batch) < pages.MAX_LIMIT:
-            return found
-        after = batch[-1].name
+    return list(pages.every(ctx.store.list_roles, lambda role: role.name))
 
 
 def list_(ctx: Context) -> list[access.Role]:
