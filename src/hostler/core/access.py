@@ -21,7 +21,7 @@ import functools
 import re
 from collections.abc import Iterable, Sequence
 
-from hostler.core import errors, identifiers
+from hostler.core import errors, identifiers, tokens
 
 
 class Action(enum.StrEnum):
@@ -201,6 +201,9 @@ class Principal:
     grants: tuple[Grant, ...]
     token: str | None = None
     """The id of the token that authenticated the request; None in development mode."""
+    run: tokens.RunRef | None = None
+    """For a run token: the run it belongs to, which narrows its grants further (the API's
+    ``permissions.RUN_TOKEN`` says which routes it reaches and how far)."""
 
     def allows(self, kind: Kind, action: Action, target: str) -> bool:
         """Tell whether some grant allows ``action`` on ``kind`` at ``target``."""
@@ -223,6 +226,28 @@ class Principal:
 def everything(name: str) -> Principal:
     """Return a principal allowed everything (development mode, the engine itself)."""
     return Principal(name, BUILTIN[ADMIN].grants)
+
+
+def run_grants(run: tokens.RunRef) -> tuple[Grant, ...]:
+    """Return the grants of a run token, within its run's namespace: read, write and delete
+    objects, read pipelines, read and start runs. The API narrows them to the run's own objects
+    and pipeline."""
+    return (
+        Grant(
+            frozenset({Kind.OBJECTS}),
+            frozenset({Action.READ, Action.WRITE, Action.DELETE}),
+            _literal(run.namespace),
+        ),
+        Grant(frozenset({Kind.PIPELINES}), frozenset({Action.READ}), _literal(run.namespace)),
+        Grant(
+            frozenset({Kind.RUNS}), frozenset({Action.READ, Action.RUN}), _literal(run.namespace)
+        ),
+    )
+
+
+def _literal(namespace: str) -> str:
+    # Namespace names are identifiers: they hold no '*', so the pattern matches only themselves.
+    return check_pattern(namespace)
 
 
 def grants_of(bindings: Iterable[str], roles: Sequence[Role]) -> tuple[Grant, ...]:

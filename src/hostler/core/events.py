@@ -10,7 +10,8 @@ promoted or was aborted), ``run.created``, ``run.<state>`` for each later
 change of a run's state or status, and ``task.<state>`` for each change of a task execution's
 state or status. A run's creation is one ``run.created``; its task executions, created with it in
 ``waiting``, add no event of their own. A later attempt of a task (a retry) is one
-``task.retried``.
+``task.retried``. ``object.stored``, ``object.deleted``, ``object.evicted`` (beyond a pipeline's
+count of objects) and ``object.expired`` (a run object of a run grown old) follow objects.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import dataclasses
 import datetime
 from collections.abc import Iterable, Mapping
 
-from hostler.core import deployments, errors, namespaces, pipelines, reasons, runs, tasks
+from hostler.core import deployments, errors, namespaces, objects, pipelines, reasons, runs, tasks
 
 NAMESPACE_CREATED = "namespace.created"
 VERSION_CREATED = "version.created"
@@ -27,6 +28,10 @@ PIPELINE_DEPLOYED = "pipeline.deployed"
 PIPELINE_CANARY = "pipeline.canary"
 RUN_CREATED = "run.created"
 TASK_RETRIED = "task.retried"
+OBJECT_STORED = "object.stored"
+OBJECT_DELETED = "object.deleted"
+OBJECT_EVICTED = "object.evicted"
+OBJECT_EXPIRED = "object.expired"
 
 
 def run_kind(state: runs.State) -> str:
@@ -48,6 +53,10 @@ KINDS: tuple[str, ...] = (
     *(run_kind(s) for s in runs.State),
     TASK_RETRIED,
     *(task_kind(s) for s in tasks.State if s is not tasks.State.WAITING),
+    OBJECT_STORED,
+    OBJECT_DELETED,
+    OBJECT_EVICTED,
+    OBJECT_EXPIRED,
 )
 """Every kind of event, in the order of a thing's life. Task executions start ``waiting`` and never
 go back there, so that state has no kind; a run starts ``pending`` (``run.created``) and goes back
@@ -83,7 +92,8 @@ class Event:
     (``{"kind", "description"}`` or None) and ``previous_state`` (None for ``run.created``);
     ``version.created``: ``version`` and ``digest``; ``pipeline.deployed``: ``from`` (None when
     no version was live) and ``to``; ``pipeline.canary``: ``deployment``, ``state`` (``canary``,
-    ``promoted`` or ``aborted``), ``version`` (the candidate), ``percent`` and ``reason``."""
+    ``promoted`` or ``aborted``), ``version`` (the candidate), ``percent`` and ``reason``;
+    ``object.*``: ``key``, ``scope``, ``digest`` and ``size``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,6 +209,19 @@ def canary_changed(deployment: deployments.Deployment, time: datetime.datetime) 
             "percent": deployment.percent,
             "reason": deployment.reason,
         },
+    )
+
+
+def object_changed(kind: str, obj: objects.Object, time: datetime.datetime) -> Event:
+    """Return the event ``kind`` (one of the ``object.*`` kinds) of ``obj``."""
+    return Event(
+        0,
+        time,
+        kind,
+        obj.namespace,
+        obj.pipeline,
+        obj.run,
+        data={"key": obj.key, "scope": obj.scope.value, "digest": obj.digest, "size": obj.size},
     )
 
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import pydantic
 
-from hostler.core import dag, durations, errors, identifiers
+from hostler.core import dag, durations, errors, identifiers, objects
 
 Duration = Annotated[
     float,
@@ -93,6 +93,18 @@ class TaskConfig(_Model):
     retries: Retries | None = pydantic.Field(
         default=None, description="Optional. Try the task again when it fails."
     )
+    objects: list[str] = pydantic.Field(
+        default_factory=list,
+        description="Optional. Objects copied in as files before the task starts, each written "
+        "pipeline_object{{KEY}} or run_object{{KEY}}; they appear as "
+        "/hostler/objects/pipeline/KEY and /hostler/objects/run/KEY.",
+    )
+    inject_api_token: bool = pydantic.Field(
+        default=False,
+        description="Optional. Give the task HOSTLER_URL and HOSTLER_TOKEN: a run token that "
+        "reads and writes its own run's objects, reads its pipeline and starts runs in its "
+        "namespace, until the run ends.",
+    )
 
 
 class Config(_Model):
@@ -150,6 +162,16 @@ def parse(data: Mapping[str, Any]) -> Config:
     for index, task in enumerate(config.tasks):
         for name in task.env:
             identifiers.check_variable(name, field=f"tasks[{index}].env.{name}")
+        objects.check_env(task.env, field=f"tasks[{index}].env")
+        seen: set[objects.Ref] = set()
+        for position, text in enumerate(task.objects):
+            field = f"tasks[{index}].objects[{position}]"
+            ref = objects.parse_ref(text, field=field)
+            if ref in seen:
+                raise errors.InvalidArgument(
+                    f"task '{task.id}': object {ref} listed twice", field=field, hint="list it once"
+                )
+            seen.add(ref)
     return config
 
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, Protocol
 
 from hostler.core import (
     access,
     deployments,
+    errors,
     events,
     history,
     namespaces,
+    objects,
     pipelines,
     runs,
     secrets,
@@ -59,6 +61,46 @@ class ContainerSpec:
     command: tuple[str, ...] | None
     env: Mapping[str, str]
     labels: Mapping[str, str]
+
+
+@dataclasses.dataclass(frozen=True)
+class File:
+    """A file to copy into a created container: ``path`` below its objects directory
+    (``run/report.txt``), ``size`` in bytes, and ``open`` to read its content from the start."""
+
+    path: str
+    size: int
+    open: Callable[[], BinaryIO]
+
+
+def check_files(files: Sequence[File]) -> None:
+    """Raise InvalidArgument unless every path is relative, stays below the objects directory,
+    and no file is where another needs a directory: the rule of every ``Scheduler.copy_in``. A
+    path given twice gets the last content."""
+    seen: set[str] = set()
+    directories: set[str] = set()
+    for file in files:
+        parts = file.path.split("/")
+        if "\0" in file.path or any(part in ("", ".", "..") for part in parts):
+            raise errors.InvalidArgument(
+                f"file '{file.path}': not a path below the objects directory",
+                field="files",
+                hint="give a relative path such as 'run/report.txt', without '..' or empty parts",
+            )
+        if file.size < 0:
+            raise errors.InvalidArgument(f"file '{file.path}': negative size", field="files")
+        seen.add(file.path)
+        directories.update("/".join(parts[:n]) for n in range(1, len(parts)))
+    clashes = sorted(seen & directories)
+    if clashes:
+        raise errors.InvalidArgument(
+            f"file '{clashes[0]}': given as a file and as a directory", field="files"
+        )
+
+
+OBJECTS_ENV = "HOSTLER_OBJECTS"
+"""The env variable that tells a task where its objects directory is (``/hostler/objects`` in a
+container; backends without containers set it to the directory they use)."""
 
 
 class ContainerState(enum.StrEnum):
@@ -112,6 +154,14 @@ class Scheduler(Protocol):
 
     def create(self, spec: ContainerSpec) -> str:
         """Create (but do not start) a container for ``spec``; return its handle."""
+        ...
+
+    def copy_in(self, handle: str, files: Sequence[File]) -> None:
+        """Copy ``files`` into the created, not yet started, container, below its objects
+        directory (``/hostler/objects`` in a container image; ``OBJECTS_ENV`` names it), making the
+        directories they need; a file already there is replaced. Content is streamed, never held
+        whole in memory. Errors: ``NotFound`` for an unknown handle, ``FailedPrecondition`` once
+        the container has started, ``InvalidArgument`` for a path ``check_files`` refuses."""
         ...
 
     def start(self, handle: str) -> None:
@@ -216,8 +266,9 @@ class ObjectStore(Protocol):
     Names are ``/``-separated parts of letters, digits, ``_``, ``-`` and ``.``.
     """
 
-    def put(self, chunks: Iterable[bytes]) -> ObjectInfo:
-        """Store the bytes of ``chunks``, read as a stream, and return what was stored."""
+    def put(self, chunks: Iterable[bytes], name: str | None = None) -> ObjectInfo:
+        """Store the bytes of ``chunks``, read as a stream, and return what was stored; with
+        ``name``, give the blob that name in the same step (so no one can delete it between)."""
         ...
 
     def link(self, name: str, digest: str) -> None:
@@ -535,6 +586,14 @@ class Store(Protocol):
         """Delete the token with id ``token``; ``NotFound`` if there is none."""
         ...
 
+    def delete_run_tokens(self, namespace: str, pipeline: str, run: int) -> int:
+        """Delete the run tokens of one run (tokens whose ``run`` is it); return how many."""
+        ...
+
+    def list_run_tokens(self, after: str | None, limit: int) -> list[tokens.Token]:
+        """Return the run tokens of every run, ordered by name (``after`` is a name)."""
+        ...
+
     # roles made by admins, ordered by name (the built-in ones are not stored)
     def create_role(self, role: access.Role) -> access.Role:
         """Store a new role; ``AlreadyExists`` if its name is taken."""
@@ -575,6 +634,42 @@ class Store(Protocol):
     def list_secrets_not_under(self, key: str, limit: int) -> list[secrets.Secret]:
         """Return at most ``limit`` secrets, of any place, encrypted under another key than
         ``key`` (to encrypt them again)."""
+        ...
+
+    # objects: a pipeline's (``run`` None) or one run's, by key
+    def put_object(
+        self, obj: objects.Object, keep: int | None = None
+    ) -> tuple[objects.Object | None, list[objects.Object]]:
+        """Store ``obj``, replacing the object of that key in that place, with an
+        ``object.stored`` event. For a pipeline object with ``keep``, then delete the oldest
+        pipeline objects beyond ``keep`` with an ``object.evicted`` event each. Return the object
+        replaced (or None) and those evicted. NotFound when the pipeline (or the run) does not
+        exist."""
+        ...
+
+    def get_object(
+        self, namespace: str, pipeline: str, run: int | None, key: str
+    ) -> objects.Object:
+        """Return one object; NotFound names the pipeline or run if that is what is missing."""
+        ...
+
+    def list_objects(
+        self, namespace: str, pipeline: str, run: int | None, after: str | None, limit: int
+    ) -> list[objects.Object]:
+        """Return the objects of a pipeline (``run`` None) or of one run, ordered by key."""
+        ...
+
+    def delete_object(
+        self, namespace: str, pipeline: str, run: int | None, key: str
+    ) -> objects.Object:
+        """Delete one object with an ``object.deleted`` event and return it; NotFound if none."""
+        ...
+
+    def expire_run_objects(
+        self, namespace: str, pipeline: str, before_run: int, limit: int
+    ) -> list[objects.Object]:
+        """Delete at most ``limit`` objects of the pipeline's runs numbered below ``before_run``,
+        with an ``object.expired`` event each, and return them."""
         ...
 
     # locks: named, held by one holder until released or expired

@@ -23,6 +23,7 @@ class Kind(enum.StrEnum):
     RETRY_BACKOFF = "retry_backoff"
     SECRET_MISSING = "secret_missing"  # noqa: S105 - a reason kind, not a secret
     SECRET_ERROR = "secret_error"  # noqa: S105 - a reason kind, not a secret
+    OBJECT_MISSING = "object_missing"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -151,8 +151,9 @@ class Masker:
     """Replaces secret values in text with ``MASK``, longest first."""
 
     def __init__(self, values: Iterable[str]) -> None:
+        self._values = tuple(values)
         pieces: set[str] = set()
-        for value in values:
+        for value in self._values:
             pieces.add(value)
             pieces.update(line for line in value.splitlines())
         kept = sorted((p for p in pieces if len(p) >= MIN_MASKED), key=len, reverse=True)
@@ -164,6 +165,10 @@ class Masker:
     def mask(self, text: str) -> str:
         """Return ``text`` with every secret value in it replaced."""
         return text if self._pattern is None else self._pattern.sub(MASK, text)
+
+    def adding(self, *values: str) -> Masker:
+        """Return a masker of these values too (a run token given to the task, for one)."""
+        return Masker((*self._values, *values))
 
 
 NO_MASK = Masker(())

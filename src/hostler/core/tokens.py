@@ -22,6 +22,18 @@ _FORMAT = re.compile(r"^hst_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 
 
 @dataclasses.dataclass(frozen=True)
+class RunRef:
+    """The run a run token belongs to."""
+
+    namespace: str
+    pipeline: str
+    run: int
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.pipeline}#{self.run}"
+
+
+@dataclasses.dataclass(frozen=True)
 class Token:
     """A stored token: metadata and the digest of its secret. Immutable.
 
@@ -37,6 +49,8 @@ class Token:
     created_by: str
     expires: datetime.datetime | None = None
     disabled: bool = False
+    run: RunRef | None = None
+    """Set for a run token: the run it belongs to, whose end deletes it."""
     revision: int = 1
 
     def evolve(self, **changes: Any) -> Token:
@@ -55,11 +69,12 @@ def new(
     created: datetime.datetime,
     created_by: str,
     expires: datetime.datetime | None = None,
+    run: RunRef | None = None,
 ) -> tuple[Token, str]:
     """Return a new token and its whole text, which is never stored."""
     token_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
-    token = Token(token_id, name, roles, _digest(secret), created, created_by, expires)
+    token = Token(token_id, name, roles, _digest(secret), created, created_by, expires, run=run)
     return token, f"{PREFIX}_{token_id}_{secret}"
 
 

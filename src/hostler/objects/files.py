@@ -38,8 +38,10 @@ class Store:
         self._root = pathlib.Path(root)
         self._lock = threading.Lock()  # links and unlinks, so that counts stay true
 
-    def put(self, chunks: Iterable[bytes]) -> ports.ObjectInfo:
-        """Store the bytes of ``chunks`` (streamed, never held whole) and return their digest."""
+    def put(self, chunks: Iterable[bytes], name: str | None = None) -> ports.ObjectInfo:
+        """Store the bytes of ``chunks`` (streamed, never held whole) and return their digest;
+        with ``name``, give the blob that name under the same lock."""
+        path = self._name(name) if name is not None else None
         incoming = self._root / "incoming"
         with _translate("object"):
             incoming.mkdir(parents=True, exist_ok=True)
@@ -63,6 +65,8 @@ class Store:
                     os.unlink(temporary.name)  # the same content is stored already
                 else:
                     os.replace(temporary.name, blob)
+                if path is not None:
+                    self._link(path, blob)
         return info
 
     def link(self, name: str, digest: str) -> None:
@@ -72,9 +76,12 @@ class Store:
             blob = self._blob(digest)
             if not blob.exists():
                 raise errors.NotFound(f"object '{digest}': not found", field="digest")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._unlink(path)
-            os.link(blob, path)
+            self._link(path, blob)
+
+    def _link(self, path: pathlib.Path, blob: pathlib.Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._unlink(path)
+        os.link(blob, path)
 
     def open(self, name: str) -> BinaryIO:
         """Return the blob named ``name`` opened for reading; NotFound if the name is unknown."""

@@ -6,11 +6,11 @@ RETURNING *`` statements, after a read by primary key of the state and status th
 
 Every write that changes something worth knowing appends its event (``hostler.core.events``) in
 its own transaction: a namespace or version created, a live version changed (by an update of the
-pipeline or a deployment), a run created, a new state or status of a run or task execution. A
-write that fails, or loses its compare-and-set, appends nothing; an update that changes neither
-state nor status appends nothing either. The audit history and the locks are written in
-transactions of their own, apart from the operations they guard. Writes of tokens, roles and
-secrets append no events.
+pipeline or a deployment), a run created, a new state or status of a run or task execution, an
+object stored, deleted, evicted or expired. A write that fails, or loses its compare-and-set,
+appends nothing; an update that changes neither state nor status appends nothing either. The
+audit history and the locks are written in transactions of their own, apart from the operations
+they guard. Writes of tokens, roles and secrets append no events.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from hostler.core import (
     events,
     history,
     namespaces,
+    objects,
     pipelines,
     runs,
     secrets,
@@ -40,6 +41,7 @@ from hostler.storage import executions as execution_rows
 from hostler.storage import history as history_rows
 from hostler.storage import locks as lock_rows
 from hostler.storage import namespaces as namespace_rows
+from hostler.storage import objects as object_rows
 from hostler.storage import pipelines as pipeline_rows
 from hostler.storage import roles as role_rows
 from hostler.storage import runs as run_rows
@@ -366,6 +368,17 @@ class Store:
         with self._write() as connection:
             token_rows.delete(connection, token)
 
+    def delete_run_tokens(self, namespace: str, pipeline: str, run: int) -> int:
+        """Delete the run tokens of one run; return how many (none is no error)."""
+        with self._write() as connection:
+            return token_rows.delete_run(connection, namespace, pipeline, run)
+
+    def list_run_tokens(self, after: str | None, limit: int) -> list[tokens.Token]:
+        """Return at most ``limit`` run tokens of every run ordered by name, after the name
+        ``after``."""
+        with self._read() as connection:
+            return token_rows.list_run(connection, after, limit)
+
     # roles --------------------------------------------------------------------------------
 
     def create_role(self, role: access.Role) -> access.Role:
@@ -421,6 +434,66 @@ class Store:
         ``key``: the global ones first, then the pipelines' by place and name."""
         with self._read() as connection:
             return secret_rows.list_not_under(connection, key, limit)
+
+    # objects ------------------------------------------------------------------------------
+
+    def put_object(
+        self, obj: objects.Object, keep: int | None = None
+    ) -> tuple[objects.Object | None, list[objects.Object]]:
+        """Store ``obj``, replacing the object of that key in that place, with an
+        ``object.stored`` event; for a pipeline object with ``keep``, then delete the pipeline's
+        oldest objects beyond ``keep`` (never ``obj``) with an ``object.evicted`` event each.
+        Return the object replaced (or None) and those evicted, oldest first. NotFound when the
+        pipeline (or the run) does not exist."""
+        with self._write() as connection:
+            replaced, evicted = object_rows.put(connection, obj, keep)
+            now = _now()
+            event_rows.append(connection, events.object_changed(events.OBJECT_STORED, obj, now))
+            for gone in evicted:
+                event = events.object_changed(events.OBJECT_EVICTED, gone, now)
+                event_rows.append(connection, event)
+            return replaced, evicted
+
+    def get_object(
+        self, namespace: str, pipeline: str, run: int | None, key: str
+    ) -> objects.Object:
+        """Return one object; NotFound names the namespace, pipeline or run if that is missing."""
+        with self._read() as connection:
+            return object_rows.get(connection, namespace, pipeline, run, key)
+
+    def list_objects(
+        self, namespace: str, pipeline: str, run: int | None, after: str | None, limit: int
+    ) -> list[objects.Object]:
+        """Return at most ``limit`` objects of a pipeline (``run`` None) or of one run ordered
+        by key, after the key ``after``."""
+        with self._read() as connection:
+            return object_rows.list_(connection, namespace, pipeline, run, after, limit)
+
+    def delete_object(
+        self, namespace: str, pipeline: str, run: int | None, key: str
+    ) -> objects.Object:
+        """Delete one object with an ``object.deleted`` event and return it; NotFound if
+        there is none."""
+        with self._write() as connection:
+            gone = object_rows.delete(connection, namespace, pipeline, run, key)
+            event_rows.append(
+                connection, events.object_changed(events.OBJECT_DELETED, gone, _now())
+            )
+            return gone
+
+    def expire_run_objects(
+        self, namespace: str, pipeline: str, before_run: int, limit: int
+    ) -> list[objects.Object]:
+        """Delete at most ``limit`` objects of the pipeline's runs numbered below
+        ``before_run``, with an ``object.expired`` event each; return them by run and key."""
+        with self._write() as connection:
+            expired = object_rows.expire(connection, namespace, pipeline, before_run, limit)
+            now = _now()
+            for gone in expired:
+                event_rows.append(
+                    connection, events.object_changed(events.OBJECT_EXPIRED, gone, now)
+                )
+            return expired
 
     # locks --------------------------------------------------------------------------------
 

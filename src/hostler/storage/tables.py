@@ -3,8 +3,8 @@
 Migrations (``migrations/versions``) create exactly this; a test compares the two. Every row that
 callers change with compare-and-set carries a ``revision`` column; deployments change under their
 pipeline's, history records and locks are settled inside one write transaction each, roles
-are only ever created and deleted, and secrets are replaced whole (their revision counts how
-often).
+are only ever created and deleted, secrets are replaced whole (their revision counts how
+often), and objects are replaced whole, with no revision.
 Timestamps are stored in UTC and always read back timezone-aware, whatever the database.
 """
 
@@ -21,6 +21,12 @@ NAME = 63
 
 SECRET_NAME = 128
 """Length of secret names (see ``core.secrets.check_name``)."""
+
+OBJECT_KEY = 128
+"""Length of object keys (see ``core.objects.check_key``)."""
+
+PIPELINE_SCOPE = 0
+"""The ``run`` of a pipeline's object in ``objects``: runs are numbered from 1."""
 
 metadata = sa.MetaData(
     naming_convention={
@@ -250,6 +256,9 @@ tokens = sa.Table(
     sa.Column("expires", UTCDateTime, nullable=True),
     sa.Column("disabled", sa.Boolean, nullable=False),
     _revision(),
+    # A run token's run, as 'NAMESPACE/PIPELINE/RUN' (NULL for any other token): the end of that
+    # run deletes its tokens by it. No foreign key: a token may outlive its run's row.
+    sa.Column("run_ref", sa.String(255), nullable=True, index=True),
 )
 
 
@@ -290,6 +299,26 @@ secrets = sa.Table(
         " AND place = COALESCE(namespace || '/' || pipeline, '')",
         name="place",
     ),
+)
+
+
+objects = sa.Table(
+    "objects",
+    metadata,
+    # A pipeline's objects have ``run`` PIPELINE_SCOPE (0), so that it can be part of the key
+    # (a NULL never is); run objects have their run's id, without a foreign key to it, as that
+    # cannot hold for 0. The content is in the object store, named after ``digest``. The index
+    # gives a pipeline's objects oldest first, the order of eviction.
+    sa.Column("namespace", sa.String(NAME), primary_key=True),
+    sa.Column("pipeline", sa.String(NAME), primary_key=True),
+    sa.Column("run", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("key", sa.String(OBJECT_KEY), primary_key=True),
+    sa.Column("digest", sa.String(71), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.ForeignKeyConstraint(["namespace", "pipeline"], ["pipelines.namespace", "pipelines.id"]),
+    sa.Index(None, "namespace", "pipeline", "run", "created"),
 )
 
 

@@ -1,8 +1,9 @@
 """Token rows: the ``tokens`` table on a Connection.
 
-A token's roles are kept as a JSON list; its digest, name, creation and creator are written once,
-and only its roles, expiry and disabled flag change, with compare-and-set. Every function here
-runs inside the caller's transaction; none commits.
+A token's roles are kept as a JSON list, and a run token's run as ``NAMESPACE/PIPELINE/RUN`` in
+``run_ref``; its digest, name, creation, creator and run are written once, and only its roles,
+expiry and disabled flag change, with compare-and-set. Every function here runs inside the
+caller's transaction; none commits.
 """
 
 from __future__ import annotations
@@ -32,8 +33,23 @@ def to_token(row: sa.Row[Any]) -> tokens.Token:
         created_by=row.created_by,
         expires=row.expires,
         disabled=row.disabled,
+        run=to_run_ref(row.run_ref),
         revision=row.revision,
     )
+
+
+def run_ref_of(run: tokens.RunRef | None) -> str | None:
+    """Return the ``run_ref`` column of a token of ``run``: ``NAMESPACE/PIPELINE/RUN``, or None.
+    Namespaces and pipelines are identifiers, so the ``/`` between them cannot be theirs."""
+    return None if run is None else f"{run.namespace}/{run.pipeline}/{run.run}"
+
+
+def to_run_ref(value: str | None) -> tokens.RunRef | None:
+    """Return the run a ``run_ref`` column holds, or None."""
+    if value is None:
+        return None
+    namespace, pipeline, run = value.split("/")
+    return tokens.RunRef(namespace, pipeline, int(run))
 
 
 def _mutable(token: tokens.Token) -> dict[str, Any]:
@@ -89,6 +105,7 @@ def create(connection: sa.Connection, token: tokens.Token) -> tokens.Token:
                     digest=token.digest,
                     created=token.created,
                     created_by=token.created_by,
+                    run_ref=run_ref_of(token.run),
                     revision=1,
                     **_mutable(token),
                 )
@@ -120,6 +137,20 @@ def list_(connection: sa.Connection, after: str | None, limit: int) -> list[toke
     if after is not None:
         query = query.where(_T.c.name > after)
     return [to_token(row) for row in connection.execute(query)]
+
+
+def list_run(connection: sa.Connection, after: str | None, limit: int) -> list[tokens.Token]:
+    """Return at most ``limit`` run tokens ordered by name, those after the name ``after`` only."""
+    query = sa.select(_T).where(_T.c.run_ref.is_not(None)).order_by(_T.c.name).limit(limit)
+    if after is not None:
+        query = query.where(_T.c.name > after)
+    return [to_token(row) for row in connection.execute(query)]
+
+
+def delete_run(connection: sa.Connection, namespace: str, pipeline: str, run: int) -> int:
+    """Delete the tokens of one run; return how many (none is no error)."""
+    run_ref = run_ref_of(tokens.RunRef(namespace, pipeline, run))
+    return connection.execute(_T.delete().where(_T.c.run_ref == run_ref)).rowcount
 
 
 def update(connection: sa.Connection, token: tokens.Token, expected_revision: int) -> tokens.Token:

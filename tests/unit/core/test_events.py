@@ -71,8 +71,12 @@ def test_kinds_are_the_documented_stable_strings() -> None:
         "task.starting",
         "task.running",
         "task.complete",
+        "object.stored",
+        "object.deleted",
+        "object.evicted",
+        "object.expired",
     )
-    assert events.FAMILIES == ("namespace", "version", "pipeline", "run", "task")
+    assert events.FAMILIES == ("namespace", "version", "pipeline", "run", "task", "object")
 
 
 @pytest.mark.parametrize(

@@ -55,6 +55,14 @@ def test_migrations_create_the_event_filter_indexes(engine: sa.Engine) -> None:
     assert found == [["kind"], ["namespace", "pipeline", "run"], ["time"]]
 
 
+def test_migrations_create_the_object_eviction_and_run_token_indexes(engine: sa.Engine) -> None:
+    inspector = sa.inspect(engine)
+    assert [i["column_names"] for i in inspector.get_indexes("objects")] == [
+        ["namespace", "pipeline", "run", "created"]
+    ]
+    assert [i["column_names"] for i in inspector.get_indexes("tokens")] == [["run_ref"]]
+
+
 def test_event_ids_are_autoincrement_so_sqlite_never_reuses_them(engine: sa.Engine) -> None:
     with engine.connect() as connection:
         sql = connection.exec_driver_sql(
@@ -114,6 +122,61 @@ def test_runs_stored_before_canaries_are_live_runs(url: str) -> None:
     assert (route, canary, executions) == ("live", None, 1)
 
 
+def downgrade_to(url: str, revision: str) -> None:
+    """Bring the database at ``url`` back down to ``revision``."""
+    engine = database.connect(url)
+    try:
+        with database.transaction(engine) as connection:
+            config = alembic.config.Config()
+            config.set_main_option("script_location", str(database.MIGRATIONS))
+            config.attributes["connection"] = connection
+            alembic.command.downgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def test_old_tokens_are_no_run_tokens_and_a_downgrade_deletes_only_run_tokens(
+    url: str,
+) -> None:
+    migrate_to(url, "0007")
+    engine = database.connect(url)
+    now = "2025-03-01 12:00:00.000000"
+    token = (
+        "INSERT INTO tokens (id, name, roles, digest, created, created_by, disabled, revision"
+        "{extra}) VALUES (:id, :name, '[]', 'x', :now, 'alice', 0, 1{value})"
+    )
+    try:
+        with database.transaction(engine) as connection:
+            connection.execute(
+                sa.text(token.format(extra="", value="")),
+                {"id": "000000000001", "name": "old", "now": now},
+            )
+        database.migrate(url)
+        with database.transaction(engine) as connection:
+            connection.execute(
+                sa.text(token.format(extra=", run_ref", value=", 'default/hello/1'")),
+                {"id": "000000000002", "name": "run", "now": now},
+            )
+            found = connection.execute(sa.select(tables.tokens.c.name, tables.tokens.c.run_ref))
+            before = sorted(tuple(row) for row in found)
+        downgrade_to(url, "0007")
+        inspector = sa.inspect(engine)
+        after = [c["name"] for c in inspector.get_columns("tokens")]
+        with engine.connect() as connection:
+            left = connection.execute(sa.text("SELECT name FROM tokens")).scalars().all()
+        has_objects = inspector.has_table("objects")
+        database.migrate(url)
+        again = differences(engine, tables.metadata)
+    finally:
+        engine.dispose()
+    assert before == [("old", None), ("run", "default/hello/1")]
+    assert "run_ref" not in after
+    assert not has_objects
+    # A run token would outlive its run once no run's end deletes it: the downgrade deletes it.
+    assert left == ["old"]
+    assert again == []
+
+
 def test_migrating_twice_is_harmless(url: str, engine: sa.Engine) -> None:
     database.migrate(url)
     with engine.connect() as connection:
@@ -121,6 +184,6 @@ def test_migrating_twice_is_harmless(url: str, engine: sa.Engine) -> None:
         defaults = connection.execute(
             sa.select(tables.namespaces.c.name, tables.namespaces.c.description)
         ).all()
-    assert [tuple(row) for row in head] == [("0007",)]
+    assert [tuple(row) for row in head] == [("0008",)]
     assert [tuple(row) for row in defaults] == [("default", "The default namespace")]
     assert differences(engine, tables.metadata) == []

@@ -1,15 +1,18 @@
 """Tokens in every Store: created once by id and name, listed by name, changed with
-compare-and-set in their roles, expiry and disabled flag only, and deleted."""
+compare-and-set in their roles, expiry and disabled flag only, and deleted; run tokens listed and
+deleted by their run too."""
 
 from __future__ import annotations
 
 import datetime
 
 import pytest
+import sqlalchemy as sa
 
 from hostler.core import errors, ports, tokens
+from hostler.storage import database, tables
 
-from .conftest import NOW
+from .conftest import NOW, SQL_ONLY
 
 DAY = datetime.timedelta(days=1)
 CET = datetime.timezone(datetime.timedelta(hours=1))
@@ -198,3 +201,97 @@ def test_a_naive_time_is_refused_and_writes_nothing(store: ports.Store) -> None:
     with pytest.raises(errors.Internal, match="has no time zone"):
         store.update_token(stored.evolve(expires=naive, disabled=True), 1)
     assert store.get_token(stored.id) == stored
+
+
+# run tokens --------------------------------------------------------------------------------
+
+RUN_4 = tokens.RunRef("default", "hello", 4)
+
+
+def run_names(store: ports.Store, after: str | None = None, limit: int = 100) -> list[str]:
+    """Return the names of the run tokens listed, in the order listed."""
+    return [t.name for t in store.list_run_tokens(after, limit)]
+
+
+def test_a_run_token_comes_back_with_its_run(store: ports.Store) -> None:
+    made = token("run-4", run=RUN_4)
+    assert store.create_token(made) == made
+    found = store.get_token(made.id)
+    assert found.run == RUN_4
+    assert isinstance(found.run.run, int)
+    assert store.list_tokens(None, 10) == store.list_run_tokens(None, 10) == [made]
+
+
+def test_a_made_run_token_keeps_its_run(store: ports.Store) -> None:
+    made, _ = tokens.new("run-4", (), created=NOW, created_by="hostler", run=RUN_4)
+    store.create_token(made)
+    assert store.get_token(made.id).run == RUN_4
+
+
+def test_update_keeps_the_run_of_a_token(store: ports.Store) -> None:
+    stored = store.create_token(token("run-4", run=RUN_4))
+    updated = store.update_token(stored.evolve(run=None, disabled=True), 1)
+    assert updated.run == store.get_token(stored.id).run == RUN_4
+    plain = store.create_token(token("ci", id_="ba9876543210"))
+    assert store.update_token(plain.evolve(run=RUN_4), 1).run is None
+
+
+def test_list_run_tokens_lists_only_run_tokens_by_name_after_a_name(store: ports.Store) -> None:
+    runs = [
+        ("run-c", tokens.RunRef("default", "hello", 2)),
+        ("plain-a", None),
+        ("run-a", RUN_4),
+        ("run-b", tokens.RunRef("team-a", "build", 1)),
+        ("plain-z", None),
+    ]
+    for i, (name, run) in enumerate(runs):
+        store.create_token(token(name, id_=f"{i:012x}", run=run))
+    assert run_names(store) == ["run-a", "run-b", "run-c"]
+    assert run_names(store, None, 2) == ["run-a", "run-b"]
+    assert run_names(store, "run-a", 1) == ["run-b"]
+    assert run_names(store, "run-c") == []
+    assert [t.run for t in store.list_run_tokens(None, 10)] == [runs[2][1], runs[3][1], runs[0][1]]
+    assert names(store) == ["plain-a", "plain-z", "run-a", "run-b", "run-c"]
+
+
+def test_delete_run_tokens_deletes_those_of_that_run_only_and_counts_them(
+    store: ports.Store,
+) -> None:
+    others = [
+        tokens.RunRef("default", "hello", 3),
+        tokens.RunRef("default", "hello", 40),
+        tokens.RunRef("default", "other", 4),
+        tokens.RunRef("team", "hello", 4),
+    ]
+    store.create_token(token("run-4a", id_="000000000001", run=RUN_4))
+    store.create_token(token("run-4b", id_="000000000002", run=RUN_4))
+    for i, run in enumerate(others):
+        store.create_token(token(f"other-{i}", id_=f"{i + 10:012x}", run=run))
+    store.create_token(token("plain"))
+    assert store.delete_run_tokens("default", "hello", 4) == 2
+    assert names(store) == ["other-0", "other-1", "other-2", "other-3", "plain"]
+    assert [t.run for t in store.list_run_tokens(None, 10)] == others
+    assert store.delete_run_tokens("default", "hello", 4) == 0
+
+
+def test_delete_run_tokens_of_a_run_without_any_is_zero(store: ports.Store) -> None:
+    store.create_token(token())
+    assert store.delete_run_tokens("nope", "nope", 1) == 0
+    assert names(store) == ["ci"]
+
+
+@SQL_ONLY
+def test_the_row_keeps_the_run_as_namespace_pipeline_run(store: ports.Store, url: str) -> None:
+    store.create_token(token("run-4", run=RUN_4))
+    store.create_token(token("plain", id_="ba9876543210"))
+    engine = database.connect(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(tables.tokens.c.name, tables.tokens.c.run_ref).order_by(
+                    tables.tokens.c.name
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in rows] == [("plain", None), ("run-4", "default/hello/4")]

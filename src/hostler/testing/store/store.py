@@ -19,6 +19,7 @@ from hostler.core import (
     events,
     history,
     namespaces,
+    objects,
     pipelines,
     runs,
     secrets,
@@ -30,6 +31,7 @@ from hostler.testing.store import events as event_table
 from hostler.testing.store import history as history_table
 from hostler.testing.store import locks as lock_table
 from hostler.testing.store import namespaces as namespace_table
+from hostler.testing.store import objects as object_table
 from hostler.testing.store import pipelines as pipeline_table
 from hostler.testing.store import roles as role_table
 from hostler.testing.store import runs as run_table
@@ -59,6 +61,7 @@ class MemoryStore:
         self._tokens = token_table.Table()
         self._roles = role_table.Table()
         self._secrets = secret_table.Table(self._pipelines)
+        self._objects = object_table.Table(self._pipelines, self._runs)
         self._installation = uuid.uuid4().hex[:12]
 
     def installation(self) -> str:
@@ -358,6 +361,17 @@ class MemoryStore:
         with self._lock:
             self._tokens.delete(token)
 
+    def delete_run_tokens(self, namespace: str, pipeline: str, run: int) -> int:
+        """Delete the run tokens of one run; return how many (none is no error)."""
+        with self._lock:
+            return self._tokens.delete_run(namespace, pipeline, run)
+
+    def list_run_tokens(self, after: str | None, limit: int) -> list[tokens.Token]:
+        """Return at most ``limit`` run tokens of every run ordered by name, after the name
+        ``after``."""
+        with self._lock:
+            return self._tokens.list_run(after, limit)
+
     # roles --------------------------------------------------------------------------------
 
     def create_role(self, role: access.Role) -> access.Role:
@@ -413,6 +427,61 @@ class MemoryStore:
         ``key``: the global ones first, then the pipelines' by place and name."""
         with self._lock:
             return self._secrets.list_not_under(key, limit)
+
+    # objects ------------------------------------------------------------------------------
+
+    def put_object(
+        self, obj: objects.Object, keep: int | None = None
+    ) -> tuple[objects.Object | None, list[objects.Object]]:
+        """Store ``obj``, replacing the object of that key in that place, with an
+        ``object.stored`` event; for a pipeline object with ``keep``, then delete the pipeline's
+        oldest objects beyond ``keep`` (never ``obj``) with an ``object.evicted`` event each.
+        Return the object replaced (or None) and those evicted, oldest first. NotFound when the
+        pipeline (or the run) does not exist."""
+        with self._lock:
+            stored, replaced, evicted = self._objects.put(obj, keep)
+            now = _now()
+            self._events.append(events.object_changed(events.OBJECT_STORED, stored, now))
+            for gone in evicted:
+                self._events.append(events.object_changed(events.OBJECT_EVICTED, gone, now))
+            return replaced, evicted
+
+    def get_object(
+        self, namespace: str, pipeline: str, run: int | None, key: str
+    ) -> objects.Object:
+        """Return one object; NotFound names the namespace, pipeline or run if that is missing."""
+        with self._lock:
+            return self._objects.get(namespace, pipeline, run, key)
+
+    def list_objects(
+        self, namespace: str, pipeline: str, run: int | None, after: str | None, limit: int
+    ) -> list[objects.Object]:
+        """Return at most ``limit`` objects of a pipeline (``run`` None) or of one run ordered
+        by key, after the key ``after``."""
+        with self._lock:
+            return self._objects.list_(namespace, pipeline, run, after, limit)
+
+    def delete_object(
+        self, namespace: str, pipeline: str, run: int | None, key: str
+    ) -> objects.Object:
+        """Delete one object with an ``object.deleted`` event and return it; NotFound if
+        there is none."""
+        with self._lock:
+            gone = self._objects.delete(namespace, pipeline, run, key)
+            self._events.append(events.object_changed(events.OBJECT_DELETED, gone, _now()))
+            return gone
+
+    def expire_run_objects(
+        self, namespace: str, pipeline: str, before_run: int, limit: int
+    ) -> list[objects.Object]:
+        """Delete at most ``limit`` objects of the pipeline's runs numbered below
+        ``before_run``, with an ``object.expired`` event each; return them by run and key."""
+        with self._lock:
+            expired = self._objects.expire(namespace, pipeline, before_run, limit)
+            now = _now()
+            for gone in expired:
+                self._events.append(events.object_changed(events.OBJECT_EXPIRED, gone, now))
+            return expired
 
     # locks --------------------------------------------------------------------------------
 

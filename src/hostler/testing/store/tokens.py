@@ -1,6 +1,7 @@
 """Tokens in memory, as the ``tokens`` table keeps them and the SQL store reads them back.
 
-The checks run in the SQL store's order, so that a call that breaks two rules fails alike.
+The checks run in the SQL store's order, so that a call that breaks two rules fails alike. A run
+token's run is written once, as its other fields but the roles, expiry and disabled flag.
 """
 
 from __future__ import annotations
@@ -51,6 +52,19 @@ class Table:
         """Return at most ``limit`` tokens ordered by name, after the name ``after``."""
         found = sorted(self._by_id.values(), key=lambda t: t.name)
         return columns.limited([t for t in found if after is None or t.name > after], limit)
+
+    def list_run(self, after: str | None, limit: int) -> list[tokens.Token]:
+        """Return at most ``limit`` run tokens ordered by name, after the name ``after``."""
+        found = sorted((t for t in self._by_id.values() if t.run is not None), key=lambda t: t.name)
+        return columns.limited([t for t in found if after is None or t.name > after], limit)
+
+    def delete_run(self, namespace: str, pipeline: str, run: int) -> int:
+        """Delete the tokens of one run; return how many (none is no error)."""
+        of_run = tokens.RunRef(namespace, pipeline, run)
+        gone = [t.id for t in self._by_id.values() if t.run == of_run]
+        for token in gone:
+            del self._by_id[token]
+        return len(gone)
 
     def update(self, token: tokens.Token, expected_revision: int) -> tokens.Token:
         """Write the token's roles, expiry and disabled flag with compare-and-set."""
