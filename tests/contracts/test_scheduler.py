@@ -6,13 +6,18 @@ Commands use only what exists both in busybox and on a host (``sh``, ``echo``, `
 
 from __future__ import annotations
 
+import hashlib
+import io
+import random
 import threading
 import time
+import tracemalloc
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import pytest
 
-from hostler.core import errors, ports
+from hostler.core import errors, objects, ports
 
 from .conftest import Backend
 
@@ -249,6 +254,8 @@ def test_a_removed_container_is_missing_everywhere(backend: Backend) -> None:
     with pytest.raises(errors.NotFound):
         backend.scheduler.start(handle)
     with pytest.raises(errors.NotFound):
+        backend.scheduler.copy_in(handle, [])
+    with pytest.raises(errors.NotFound):
         collect(backend.scheduler.logs(handle))
 
 
@@ -292,3 +299,156 @@ def test_capabilities_are_declared(backend: Backend) -> None:
     assert capabilities.log_follow
     assert isinstance(backend.scheduler.name, str)
     assert backend.scheduler.name
+
+
+# -- copy_in: files below the objects directory ------------------------------------------------
+
+OBJECTS = {ports.OBJECTS_ENV: objects.FILES_DIR}
+"""The env the engine gives every task; a backend without containers overrides it."""
+
+
+def file_of(path: str, content: bytes) -> ports.File:
+    """Return a file of ``content`` to copy to ``path``."""
+    return ports.File(path, len(content), lambda: io.BytesIO(content))
+
+
+def file_on_disk(path: str, source: Path) -> ports.File:
+    """Return a file to copy to ``path`` whose content is read from ``source``."""
+    return ports.File(path, source.stat().st_size, lambda: source.open("rb"))
+
+
+def write_random(target: Path, size: int) -> str:
+    """Write ``size`` bytes of every value to ``target``, chunk by chunk; return their SHA-256."""
+    digest = hashlib.sha256()
+    generator = random.Random(size)
+    with target.open("wb") as sink:
+        left = size
+        while left:
+            chunk = generator.randbytes(min(left, 1 << 20))
+            digest.update(chunk)
+            sink.write(chunk)
+            left -= len(chunk)
+    return digest.hexdigest()
+
+
+def run_with_objects(backend: Backend, script: str, files: list[ports.File]) -> list[str]:
+    """Create ``sh -c script`` with the engine's env, copy ``files`` in, run it; return stdout."""
+    handle = backend.scheduler.create(backend.spec("sh", "-c", script, env=OBJECTS))
+    backend.scheduler.copy_in(handle, files)
+    backend.scheduler.start(handle)
+    status = backend.scheduler.wait(handle, timeout=HANG)
+    lines = collect(backend.scheduler.logs(handle))
+    assert status.exit_code == 0, texts(lines, "stderr")
+    return texts(lines)
+
+
+def test_files_copied_in_before_start_are_read_by_the_task(backend: Backend) -> None:
+    files = [file_of("run/a.txt", b"alpha\n"), file_of("pipeline/data.csv", b"x,y\n1,2")]
+
+    out = run_with_objects(
+        backend,
+        'cat "$HOSTLER_OBJECTS/run/a.txt"; cat "$HOSTLER_OBJECTS/pipeline/data.csv"; echo',
+        files,
+    )
+
+    assert out == ["alpha", "x,y", "1,2"]
+
+
+def test_copy_in_leaves_the_container_created(backend: Backend) -> None:
+    handle = backend.scheduler.create(backend.spec("true", env=OBJECTS))
+
+    backend.scheduler.copy_in(handle, [file_of("run/a.txt", b"a")])
+
+    assert backend.scheduler.inspect(handle).state is State.CREATED
+
+
+def test_a_binary_file_of_a_few_mib_arrives_intact(backend: Backend, tmp_path: Path) -> None:
+    source = tmp_path / "blob.bin"
+    digest = write_random(source, 3 * (1 << 20) + 123)  # not a whole number of blocks or chunks
+
+    out = run_with_objects(
+        backend, 'sha256sum "$HOSTLER_OBJECTS/run/blob.bin"', [file_on_disk("run/blob.bin", source)]
+    )
+
+    assert out[0].split()[0] == digest
+
+
+def test_copy_in_streams_content_instead_of_holding_it(backend: Backend, tmp_path: Path) -> None:
+    size = 64 * (1 << 20)
+    source = tmp_path / "big.bin"
+    digest = write_random(source, size)
+    handle = backend.scheduler.create(
+        backend.spec("sh", "-c", 'sha256sum "$HOSTLER_OBJECTS/run/big.bin"', env=OBJECTS)
+    )
+
+    tracemalloc.start()
+    try:
+        backend.scheduler.copy_in(handle, [file_on_disk("run/big.bin", source)])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    backend.scheduler.start(handle)
+    backend.scheduler.wait(handle, timeout=HANG)
+
+    assert peak < size // 4, f"copy_in held {peak} bytes at once for a file of {size}"
+    assert texts(collect(backend.scheduler.logs(handle)))[0].split()[0] == digest
+
+
+def test_copy_in_of_no_files_is_fine(backend: Backend) -> None:
+    out = run_with_objects(backend, "echo ran", [])
+
+    assert out == ["ran"]
+
+
+def test_a_second_copy_in_adds_files_and_replaces_those_of_the_same_path(
+    backend: Backend,
+) -> None:
+    handle = backend.scheduler.create(
+        backend.spec("sh", "-c", 'cd "$HOSTLER_OBJECTS/run" && cat a b', env=OBJECTS)
+    )
+    backend.scheduler.copy_in(handle, [file_of("run/a", b"old\n"), file_of("run/b", b"b\n")])
+
+    backend.scheduler.copy_in(handle, [file_of("run/a", b"new\n")])
+    backend.scheduler.start(handle)
+    backend.scheduler.wait(handle, timeout=HANG)
+
+    assert texts(collect(backend.scheduler.logs(handle))) == ["new", "b"]
+
+
+def test_copy_in_into_an_unknown_handle_is_not_found(backend: Backend) -> None:
+    with pytest.raises(errors.NotFound):
+        backend.scheduler.copy_in("no-such-container", [file_of("run/a.txt", b"a")])
+
+
+def test_copy_in_after_start_is_refused(backend: Backend) -> None:
+    handle = backend.run("sleep", "30")
+
+    with pytest.raises(errors.FailedPrecondition):
+        backend.scheduler.copy_in(handle, [file_of("run/a.txt", b"a")])
+
+
+@pytest.mark.parametrize(
+    "path", ["../a.txt", "run/../../a.txt", "/etc/a.txt", "run//a.txt", "run/", "", "./run/a"]
+)
+def test_copy_in_refuses_a_path_that_leaves_the_objects_directory(
+    backend: Backend, path: str
+) -> None:
+    handle = backend.scheduler.create(backend.spec("true", env=OBJECTS))
+
+    with pytest.raises(errors.InvalidArgument):
+        backend.scheduler.copy_in(handle, [file_of(path, b"a")])
+
+
+def test_a_path_given_twice_gets_the_last_content(backend: Backend) -> None:
+    files = [file_of("run/a", b"first\n"), file_of("run/a", b"last\n")]
+
+    out = run_with_objects(backend, 'cat "$HOSTLER_OBJECTS/run/a"', files)
+
+    assert out == ["last"]
+
+
+def test_copy_in_refuses_a_file_where_another_needs_a_directory(backend: Backend) -> None:
+    handle = backend.scheduler.create(backend.spec("true", env=OBJECTS))
+
+    with pytest.raises(errors.InvalidArgument):
+        backend.scheduler.copy_in(handle, [file_of("run", b"1"), file_of("run/a", b"2")])

@@ -1,11 +1,12 @@
 """FakeScheduler: ``ports.Scheduler`` without processes, for unit tests of the engine above it.
 
 Each container follows a ``Behaviour`` (the lines it prints, its exit code, how long it runs,
-whether it ignores SIGTERM, whether creating or starting it fails) chosen from its spec. Time is
-real and monotonic: ``wait``, ``stop`` and followed ``logs`` block on a condition variable as the
-real backends block on their engine, so the engine's threads meet the same interleavings. Every
-call is recorded, and the order in which containers started and exited is kept, so that tests
-assert on what happened (``created``, ``signals``, ``max_alive``) rather than on how long it took.
+whether it ignores SIGTERM, whether creating, copying into or starting it fails) chosen from its
+spec. Time is real and monotonic: ``wait``, ``stop`` and followed ``logs`` block on a condition
+variable as the real backends block on their engine, so the engine's threads meet the same
+interleavings. Every call is recorded, and the order in which containers started and exited is
+kept, so that tests assert on what happened (``created``, ``signals``, ``max_alive``, ``copied``)
+rather than on how long it took.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class Behaviour:
     """Raised by ``create`` (no container is made)."""
     fail_start: Exception | None = None
     """Raised by ``start`` (the container stays created)."""
+    fail_copy: Exception | None = None
+    """Raised by ``copy_in`` (nothing is copied)."""
 
 
 Choose = Callable[[ports.ContainerSpec], Behaviour]
@@ -74,6 +77,8 @@ class Call:
     handle: str | None = None
     spec: ports.ContainerSpec | None = None
     grace: float | None = None
+    paths: tuple[str, ...] = ()
+    """The paths of the files of a ``copy_in``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +107,8 @@ class _Container:
     started: datetime.datetime | None = None
     finished: datetime.datetime | None = None
     output: list[ports.LogLine] = dataclasses.field(default_factory=list)
+    files: dict[str, bytes] = dataclasses.field(default_factory=dict)
+    """The content of every file copied in, by path."""
     removed: bool = False
 
 
@@ -143,6 +150,27 @@ class FakeScheduler:
             handle = f"fake-{next(self._numbers)}"
             self._containers[handle] = _Container(handle, spec, behaviour)
             return handle
+
+    def copy_in(self, handle: str, files: Sequence[ports.File]) -> None:
+        """Read ``files`` whole and keep their content (see ``copied``); only before the start."""
+        ports.check_files(files)
+        with self._changed:
+            self._calls.append(Call("copy_in", handle, paths=tuple(f.path for f in files)))
+            container = self._container(handle)
+            if container is None:
+                raise errors.NotFound(f"container '{handle}': not found")
+            if container.behaviour.fail_copy is not None:
+                raise container.behaviour.fail_copy
+            if container.state is not _CREATED:
+                raise errors.FailedPrecondition(f"container '{handle}': started already")
+        content: dict[str, bytes] = {}
+        for file in files:
+            with file.open() as source:
+                content[file.path] = source.read()
+            if len(content[file.path]) != file.size:
+                raise errors.Internal(f"file '{file.path}': not {file.size} bytes long")
+        with self._changed:
+            container.files.update(content)
 
     def start(self, handle: str) -> None:
         """Start a created container: it prints its lines and runs for its duration."""
@@ -269,6 +297,17 @@ class FakeScheduler:
                 raise errors.FailedPrecondition(f"container '{handle}': not running")
             code = container.behaviour.exit_code if exit_code is None else exit_code
             self._exit(container, now, code)
+
+    def copied(self, handle: str) -> dict[str, bytes]:
+        """The content of every file copied into ``handle`` (removed or not), by path.
+
+        NotFound for a handle never created.
+        """
+        with self._changed:
+            container = self._containers.get(handle)
+            if container is None:
+                raise errors.NotFound(f"container '{handle}': not found")
+            return dict(container.files)
 
     @property
     def calls(self) -> builtins.list[Call]:

@@ -7,13 +7,14 @@ a status costs one inspect call.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import math
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Literal
 
 import docker
@@ -24,8 +25,8 @@ import requests
 import requests.exceptions
 
 from hostler.core import errors, ports
+from hostler.schedulers.docker import archive, translate
 from hostler.schedulers.docker import logs as docker_logs
-from hostler.schedulers.docker import translate
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,10 @@ class Config(pydantic.BaseModel):
     """When to pull a task's image before creating its container."""
     network: str | None = None
     """Network the task containers join; None: the engine's default bridge."""
+
+
+HOST_ALIAS = "host.docker.internal"
+"""The name a task's container reaches the Docker host by (mapped to the host gateway)."""
 
 
 class Scheduler:
@@ -78,11 +83,38 @@ class Scheduler:
                 name=spec.name,
                 environment=dict(spec.env),
                 labels=dict(spec.labels),
-                host_config=self._api.create_host_config(network_mode=network) if network else None,
+                # Tasks reach the host (and a Hostler API listening there) by this name.
+                host_config=self._api.create_host_config(
+                    network_mode=network, extra_hosts={HOST_ALIAS: "host-gateway"}
+                ),
             )
         handle = str(created["Id"])
         logger.debug("container created", extra={"handle": handle, "image": spec.image})
         return handle
+
+    def copy_in(self, handle: str, files: Sequence[ports.File]) -> None:
+        """Copy ``files`` below ``/hostler/objects`` in a created container, as one tar stream.
+
+        NotFound for a container that does not exist, FailedPrecondition for one started already.
+        """
+        ports.check_files(files)
+        state = self.inspect(handle).state
+        if state is ports.ContainerState.MISSING:
+            raise errors.NotFound(f"container '{handle}': not found")
+        if state is not ports.ContainerState.CREATED:
+            raise errors.FailedPrecondition(
+                f"container '{handle}': started already ({state.value})",
+                hint="copy files into a container before it starts",
+            )
+        if not files:
+            return
+        # A generator as the body: requests sends it with chunked encoding as it is produced.
+        with (
+            contextlib.closing(archive.stream(files)) as stream,
+            translate.translated(f"container '{handle}'"),
+        ):
+            self._api.put_archive(handle, "/", stream)
+        logger.debug("files copied in", extra={"handle": handle, "files": len(files)})
 
     def start(self, handle: str) -> None:
         """Start a created container; starting a running one again changes nothing."""

@@ -5,7 +5,8 @@ at create, start and exit, and the last complete line is the truth. Appending is
 readers and much cheaper than rewriting a file. Another scheduler object over the same directory
 lists tasks from these files. ``<handle>.log`` is the output, one JSON object per line
 (``{"time": ..., "stream": ..., "text": ...}``), made at the first line. ``work/`` is the working
-directory (and HOME) every task shares. The environment is never written: it may carry secrets.
+directory (and HOME) every task shares. ``objects/<handle>/`` holds the files copied into a task
+(``copy_in``), made at the first copy. The environment is never written: it may carry secrets.
 """
 
 from __future__ import annotations
@@ -15,16 +16,20 @@ import datetime
 import json
 import os
 import re
+import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from hostler.core import ports
+from hostler.core import errors, ports
 
 STATUS_SUFFIX = ".json"
 OUTPUT_SUFFIX = ".log"
 WORK = "work"
+OBJECTS = "objects"
 
 _HANDLE = re.compile(r"^local-[0-9a-f]{32}$")
+_CHUNK = 1 << 20
 
 
 def is_handle(value: str) -> bool:
@@ -86,6 +91,33 @@ def status_path(directory: Path, handle: str) -> Path:
 def output_path(directory: Path, handle: str) -> Path:
     """Return where the output of ``handle`` is kept."""
     return directory / f"{handle}{OUTPUT_SUFFIX}"
+
+
+def objects_path(directory: Path, handle: str) -> Path:
+    """Return the objects directory of ``handle``: what its ``HOSTLER_OBJECTS`` names."""
+    return directory / OBJECTS / handle
+
+
+def copy_files(directory: Path, files: Sequence[ports.File]) -> None:
+    """Copy ``files`` below ``directory``, streamed, making the directories they need.
+
+    InvalidArgument for a path that would leave ``directory``, Unavailable for a file that cannot
+    be read or written, Internal for one whose content is not ``size`` bytes long.
+    """
+    ports.check_files(files)
+    for file in files:
+        target = directory / file.path
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with file.open() as source, target.open("wb") as sink:
+                shutil.copyfileobj(source, sink, _CHUNK)
+                copied = sink.tell()
+        except OSError as exc:
+            raise errors.Unavailable(f"file '{file.path}': cannot be copied ({exc})") from exc
+        if copied != file.size:
+            raise errors.Internal(
+                f"file '{file.path}': holds {copied} bytes, not its size {file.size}"
+            )
 
 
 def save(path: Path, record: Record, *, new: bool = False) -> None:

@@ -7,8 +7,9 @@ trust. The image is ignored (recorded only, as the digest ``local:<image>``).
 Each scheduler object keeps its records in memory and in ``work_dir`` (see ``records``), so a new
 object over the same directory lists the processes an earlier one started: running while their
 pid is alive, else exited with the code the earlier object recorded, if it lived to record it.
-Only the object that created a task can start it, and output is captured only while that object
-lives.
+Only the object that created a task can copy files into it and start it, and output is captured
+only while that object lives. Files copied in go to the task's own objects directory, which its
+``HOSTLER_OBJECTS`` names in place of the container path the engine puts in its env.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ import dataclasses
 import datetime
 import functools
 import logging
+import shutil
 import signal
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pydantic
@@ -108,24 +110,39 @@ class Scheduler:
             self._entries[handle] = _Entry(record, tuple(spec.command), dict(spec.env))
         return handle
 
+    def copy_in(self, handle: str, files: Sequence[ports.File]) -> None:
+        """Copy ``files`` into the task's own objects directory, made at the first copy.
+
+        The directory is ``objects/<handle>/`` in the work directory; the task's
+        ``HOSTLER_OBJECTS`` names it, whatever its spec says. Only into a task not started yet.
+        """
+        ports.check_files(files)
+        entry = self._unstarted(handle)
+        # Copied without the lock, which inspect and list take: a large file takes a while.
+        directory = records.objects_path(self._dir, handle)
+        records.copy_files(directory, files)
+        with entry.changed:
+            if entry.removed:  # removed meanwhile: what the copy made again goes too
+                shutil.rmtree(directory, ignore_errors=True)
+                raise errors.NotFound(f"container '{handle}': not found (removed)")
+
     def start(self, handle: str) -> None:
         """Spawn the task's process; a task started already is left alone."""
-        entry = self._entry(handle)
-        if entry is None:
-            if self._load(handle) is not None:
-                raise errors.FailedPrecondition(
-                    f"container '{handle}': created by another scheduler object",
-                    hint="only the local scheduler that created a task can start it",
-                )
-            raise errors.NotFound(f"container '{handle}': not found")
+        entry = self._own(handle)
         with entry.changed:
             if entry.removed:
                 raise errors.NotFound(f"container '{handle}': not found (removed)")
             if entry.record.state is not _CREATED:
                 return
+            objects = records.objects_path(self._dir, handle).absolute()
             entry.child = process.Process.spawn(
                 entry.command,
-                {**process.BASE_ENV, "HOME": str(self._work), **entry.env},
+                {
+                    **process.BASE_ENV,
+                    "HOME": str(self._work),
+                    **entry.env,
+                    ports.OBJECTS_ENV: str(objects),
+                },
                 cwd=self._work,
                 output=records.output_path(self._dir, handle),
                 on_output=functools.partial(self._output, entry),
@@ -223,6 +240,7 @@ class Scheduler:
                 entry.bump()
         records.status_path(self._dir, handle).unlink(missing_ok=True)
         records.output_path(self._dir, handle).unlink(missing_ok=True)
+        shutil.rmtree(records.objects_path(self._dir, handle), ignore_errors=True)
 
     def list(self, labels: Mapping[str, str]) -> list[ports.ContainerStatus]:
         """Return every task in the work directory, running or not, carrying all of ``labels``."""
@@ -238,6 +256,31 @@ class Scheduler:
         """Forget this object's tasks; their processes go on running."""
         with self._lock:
             self._entries.clear()
+
+    def _own(self, handle: str) -> _Entry:
+        """Return the entry of a task this object created; NotFound or FailedPrecondition."""
+        entry = self._entry(handle)
+        if entry is not None:
+            return entry
+        if self._load(handle) is not None:
+            raise errors.FailedPrecondition(
+                f"container '{handle}': created by another scheduler object",
+                hint="only the local scheduler that created a task can copy into it or start it",
+            )
+        raise errors.NotFound(f"container '{handle}': not found")
+
+    def _unstarted(self, handle: str) -> _Entry:
+        """Return the entry of a task this object created and has not started."""
+        entry = self._own(handle)
+        with entry.changed:
+            if entry.removed:
+                raise errors.NotFound(f"container '{handle}': not found (removed)")
+            if entry.record.state is not _CREATED:
+                raise errors.FailedPrecondition(
+                    f"container '{handle}': started already ({entry.record.state.value})",
+                    hint="copy files into a task before it starts",
+                )
+        return entry
 
     def _load(self, handle: str) -> records.Record | None:
         """Return the record on disk of ``handle``, if there is one."""
