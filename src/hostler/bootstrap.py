@@ -106,7 +106,8 @@ def build(settings: config.Settings) -> Server:
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # logs, tokens, the DB
     database.migrate(settings.database_url)
     store = sql_store.Store(database.connect(settings.database_url))
-    logs = files.Store(settings.logs_dir, object_files.Store(settings.objects_dir))
+    content = object_files.Store(settings.objects_dir)
+    logs = files.Store(settings.logs_dir, content)
     sched = scheduler(settings)
     me = identity(store, settings.data_dir)
     keys = cipher(settings)
@@ -125,12 +126,25 @@ def build(settings: config.Settings) -> Server:
             lease=settings.engine.lease,
             installation=me.installation,
             remove_orphans=settings.engine.orphans == "remove",
+            api_url=task_url(settings, sched),
         ),
         clock=context.utcnow,
         cipher=keys,
+        objects=content,
     )
     ctx = context.Context(
-        store=store, logs=logs, wake=engine.wake, instance=me.instance, cipher=keys
+        store=store,
+        logs=logs,
+        wake=engine.wake,
+        instance=me.instance,
+        cipher=keys,
+        objects=content,
+        limits=context.Limits(
+            keep_pipeline_objects=settings.objects.keep_pipeline_objects,
+            keep_runs=settings.objects.keep_runs,
+            max_pipeline_object_bytes=settings.objects.max_pipeline_object_bytes,
+            max_run_object_bytes=settings.objects.max_run_object_bytes,
+        ),
     )
     audit.abandon(ctx)
     admin_token = first_token(ctx, settings.data_dir)
@@ -156,6 +170,16 @@ def build(settings: config.Settings) -> Server:
 
     app = api_app.create(ctx, settings, lifespan=lifespan)
     return Server(settings, store, logs, sched, engine, ctx, app, me, admin_token)
+
+
+def task_url(settings: config.Settings, sched: ports.Scheduler) -> str:
+    """Return the URL tasks reach the API at: ``server.task_url``, else the host as seen from a
+    container (``host.docker.internal``, which the Docker scheduler maps to the host) or, for a
+    scheduler without isolation, from the host itself."""
+    if settings.server.task_url:
+        return settings.server.task_url.rstrip("/")
+    host = "host.docker.internal" if sched.capabilities.isolation else "127.0.0.1"
+    return f"http://{host}:{settings.server.port}"
 
 
 SECRET_KEY_FILE = "secret-key"  # noqa: S105 - a file name, not a secret

@@ -40,6 +40,13 @@ class Server(_Section):
     max_pipeline_bytes: int = pydantic.Field(
         256 * 1024, ge=1024, description="Largest pipeline configuration accepted."
     )
+    task_url: str | None = pydantic.Field(
+        None,
+        description="The URL tasks reach this server at, given to a task with inject_api_token "
+        "as HOSTLER_URL. Default: http://host.docker.internal:PORT for the Docker scheduler "
+        "(the server must then listen on an address containers reach, such as 0.0.0.0 or the "
+        "docker0 bridge's), http://127.0.0.1:PORT for the local one.",
+    )
 
 
 class Storage(_Section):
@@ -144,6 +151,28 @@ class Logs(_Section):
     )
 
 
+class Objects(_Section):
+    """Objects: files pipelines keep, and files the tasks of a run hand each other."""
+
+    max_pipeline_object_bytes: int = pydantic.Field(
+        1024**3, ge=1024, description="Largest pipeline object accepted by an upload."
+    )
+    max_run_object_bytes: int = pydantic.Field(
+        1024**3, ge=1024, description="Largest run object accepted by an upload."
+    )
+    keep_pipeline_objects: int = pydantic.Field(
+        100,
+        ge=1,
+        description="Most objects a pipeline keeps; storing one more evicts the oldest, with an "
+        "object.evicted event.",
+    )
+    keep_runs: int = pydantic.Field(
+        10,
+        ge=1,
+        description="A run's objects expire once this many newer runs of its pipeline exist.",
+    )
+
+
 _KEY_TEXT = re.compile(r"[A-Za-z0-9_-]{43}=?")
 
 
@@ -213,6 +242,7 @@ class Settings(_Section):
     events: Events = Events()
     logs: Logs = Logs()
     secrets: Secrets = Secrets()
+    objects: Objects = Objects()
 
     @property
     def database_url(self) -> str:
@@ -230,7 +260,13 @@ class Settings(_Section):
         return self.data_dir / "objects"
 
 
-_ENV_NOT_SETTINGS = {"HOSTLER_URL", "HOSTLER_TOKEN", "HOSTLER_CONTEXT", "HOSTLER_NAMESPACE"}
+_ENV_NOT_SETTINGS = {
+    "HOSTLER_URL",
+    "HOSTLER_TOKEN",
+    "HOSTLER_CONTEXT",
+    "HOSTLER_NAMESPACE",
+    "HOSTLER_OBJECTS",
+}
 
 
 def load(

@@ -15,6 +15,7 @@ from fastapi import security
 
 from hostler.api import deps, permissions
 from hostler.core import access, errors
+from hostler.core import tokens as tokens_core
 from hostler.services import tokens
 from hostler.services.context import Context
 
@@ -45,8 +46,28 @@ def authorize(request: fastapi.Request, credentials: Credentials) -> None:
     ctx: Context = request.app.state.context
     principal = tokens.authenticate(ctx, credentials.credentials)
     request.state.principal = principal
+    if principal.run is not None:
+        _check_run_token(principal.run, name or "", request)
     if isinstance(needs, permissions.Needs):
         _check(principal, needs, request)
+
+
+def _check_run_token(run: tokens_core.RunRef, name: str, request: fastapi.Request) -> None:
+    """Refuse what a run token may not do: any route outside ``permissions.RUN_TOKEN``, and
+    another run's objects or another pipeline where the route says so."""
+    reach = permissions.RUN_TOKEN.get(name)
+    params = request.path_params
+    refused = reach is None or params.get("namespace", run.namespace) != run.namespace
+    if reach in (permissions.Reach.OWN_RUN, permissions.Reach.OWN_PIPELINE):
+        refused = refused or params.get("pipeline") != run.pipeline
+    if reach is permissions.Reach.OWN_RUN:
+        refused = refused or params.get("run") != str(run.run)
+    if refused:
+        raise errors.PermissionDenied(
+            f"run token of {run}: may not call {name}",
+            hint="a run token reaches its own run's objects, reads its pipeline and starts "
+            "runs in its namespace; use a personal token for the rest",
+        )
 
 
 def _check(principal: access.Principal, needs: permissions.Needs, request: fastapi.Request) -> None:

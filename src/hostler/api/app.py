@@ -22,6 +22,7 @@ from hostler.api.routes import (
     health,
     history,
     namespaces,
+    objects,
     pipelines,
     runs,
     secrets,
@@ -45,6 +46,7 @@ _ROUTERS = (
     events.router,
     history.router,
     secrets.router,
+    objects.router,
     tokens.router,
 )
 

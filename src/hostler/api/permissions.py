@@ -93,6 +93,15 @@ ROUTES: dict[str, Needs | Open] = {
     "put_global_secret": Needs(_K.SECRETS, _A.WRITE, Target.INSTALLATION),
     "delete_global_secret": Needs(_K.SECRETS, _A.DELETE, Target.INSTALLATION),
     "rotate_secret_key": Needs(_K.SECRETS, _A.ADMIN, Target.INSTALLATION),
+    # objects
+    "list_pipeline_objects": Needs(_K.OBJECTS, _A.READ),
+    "put_pipeline_object": Needs(_K.OBJECTS, _A.WRITE),
+    "get_pipeline_object": Needs(_K.OBJECTS, _A.READ),
+    "delete_pipeline_object": Needs(_K.OBJECTS, _A.DELETE),
+    "list_run_objects": Needs(_K.OBJECTS, _A.READ),
+    "put_run_object": Needs(_K.OBJECTS, _A.WRITE),
+    "get_run_object": Needs(_K.OBJECTS, _A.READ),
+    "delete_run_object": Needs(_K.OBJECTS, _A.DELETE),
     # tokens and roles
     "list_tokens": Needs(_K.TOKENS, _A.READ, Target.INSTALLATION),
     "get_token": Needs(_K.TOKENS, _A.READ, Target.INSTALLATION),
@@ -106,3 +115,29 @@ ROUTES: dict[str, Needs | Open] = {
     "delete_role": Needs(_K.TOKENS, _A.DELETE, Target.INSTALLATION),
 }
 """Every route by operation id (its function's name): what it needs."""
+
+
+class Reach(enum.Enum):
+    """How far a run token reaches on a route, besides its namespace."""
+
+    OWN_RUN = "own_run"
+    """Only its own run: the ``pipeline`` and ``run`` path parameters must be its run's."""
+    OWN_PIPELINE = "own_pipeline"
+    """Only its own pipeline: the ``pipeline`` path parameter must be its run's."""
+    NAMESPACE = "namespace"
+    """Any pipeline of its run's namespace."""
+
+
+RUN_TOKEN: dict[str, Reach] = {
+    "whoami": Reach.NAMESPACE,
+    "list_run_objects": Reach.OWN_RUN,
+    "put_run_object": Reach.OWN_RUN,
+    "get_run_object": Reach.OWN_RUN,
+    "delete_run_object": Reach.OWN_RUN,
+    "get_pipeline": Reach.OWN_PIPELINE,
+    "list_versions": Reach.OWN_PIPELINE,
+    "get_version": Reach.OWN_PIPELINE,
+    "start_run": Reach.NAMESPACE,
+    "get_run": Reach.NAMESPACE,
+}
+"""The only routes a run token (``inject_api_token``) may call, each on top of its grants."""

@@ -21,6 +21,7 @@ from hostler.core import (
     events,
     history,
     namespaces,
+    objects,
     pipelines,
     plans,
     ports,
@@ -708,6 +709,9 @@ class Token(_Out):
     created_by: str
     expires: Timestamp | None
     disabled: bool
+    run: str | None = pydantic.Field(
+        None, description="A run token's run (namespace/pipeline#run); null for other tokens."
+    )
 
     @classmethod
     def from_entity(cls, entity: tokens.Token) -> Token:
@@ -720,6 +724,7 @@ class Token(_Out):
             created_by=entity.created_by,
             expires=entity.expires,
             disabled=entity.disabled,
+            run=str(entity.run) if entity.run is not None else None,
         )
 
 
@@ -863,6 +868,35 @@ class Secret(_Out):
             created=entity.created,
             updated=entity.updated,
             value=value,
+        )
+
+
+class Object(_Out):
+    """An object's metadata: where it belongs, its key, and its content's digest and size."""
+
+    scope: Literal["pipeline", "run"]
+    namespace: str
+    pipeline: str
+    run: int | None = pydantic.Field(description="The run of a run object; null otherwise.")
+    key: str
+    digest: str = pydantic.Field(description="sha256:<hex> of the content.")
+    size: int = pydantic.Field(description="Bytes.")
+    created: Timestamp
+    created_by: str
+
+    @classmethod
+    def from_entity(cls, entity: objects.Object) -> Object:
+        """Return the wire form of ``entity``."""
+        return cls(
+            scope=entity.scope.value,
+            namespace=entity.namespace,
+            pipeline=entity.pipeline,
+            run=entity.run,
+            key=entity.key,
+            digest=entity.digest,
+            size=entity.size,
+            created=entity.created,
+            created_by=entity.created_by,
         )
 
 

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from hostler.core import errors, pipelines, ports, reasons, runs, tasks
-from hostler.engine import decisions, executor
+from hostler.engine import decisions, executor, runtokens
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +57,14 @@ class Engine:
         options: executor.Options,
         clock: Callable[[], datetime.datetime],
         cipher: ports.Cipher | None = None,
+        objects: ports.ObjectStore | None = None,
     ) -> None:
         self._store = store
         self._scheduler = scheduler
         self._limits = limits
         self._options = options
         self._clock = clock
-        self._executor = executor.Executor(store, logs, scheduler, options, clock, cipher)
+        self._executor = executor.Executor(store, logs, scheduler, options, clock, cipher, objects)
         self._global_limit = reasons.Reason(
             reasons.Kind.GLOBAL_LIMIT,
             f"{limits.max_running_tasks} tasks are starting or running already "
@@ -379,6 +380,7 @@ class Engine:
             run.revision,
         )
         log.info("run complete", extra={"run": run.ref, "status": status.value})
+        runtokens.revoke_run(self._store, run.namespace, run.pipeline, run.id)
         self.wake()  # a pending run of the same pipeline may start now
 
     # -- claiming ----------------------------------------------------------------------------

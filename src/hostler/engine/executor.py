@@ -20,15 +20,18 @@ from collections.abc import Callable
 from hostler.core import (
     durations,
     errors,
+    objects,
     pipelines,
     ports,
     reasons,
     runs,
     secrets,
     tasks,
+    tokens,
     variables,
 )
-from hostler.engine import logcollector
+from hostler.engine import logcollector, runtokens
+from hostler.engine import objects as task_objects
 from hostler.engine import secrets as task_secrets
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,8 @@ class Options:
     """Names the Hostler installation (its database): containers of another one are not ours."""
     remove_orphans: bool = True
     """Remove containers found with this installation's labels but no task execution."""
+    api_url: str | None = None
+    """The URL tasks reach the API at (HOSTLER_URL of a task with ``inject_api_token``)."""
 
 
 class Stop:
@@ -108,9 +113,11 @@ class Executor:
         options: Options,
         clock: Callable[[], datetime.datetime],
         cipher: ports.Cipher | None = None,
+        objects: ports.ObjectStore | None = None,
     ) -> None:
         self._store = store
         self._cipher = cipher
+        self._objects = objects
         self._logs = logs
         self._scheduler = scheduler
         self._options = options
@@ -203,16 +210,45 @@ class Executor:
         )
         if isinstance(resolved, reasons.Reason):
             return self._fail_to_start(execution, resolved.description, kind=resolved.kind)
-        masker = resolved.masker
+        # Objects after secrets: an object's content never names a secret to read.
+        prepared = task_objects.prepare(
+            self._store, self._objects, execution, resolved.env, task.objects
+        )
+        if isinstance(prepared, reasons.Reason):
+            return self._fail_to_start(execution, prepared.description, kind=prepared.kind)
         env = variables.resolve(
             namespace=execution.namespace,
             pipeline=execution.pipeline,
             run=execution.run,
             task=execution.task,
             attempt=execution.attempt,
-            task_env=resolved.env,
+            task_env=prepared.env,
             run_variables=run.variables,
         )
+        # What Hostler gives the task comes last: a run variable cannot send its token elsewhere.
+        env[ports.OBJECTS_ENV] = objects.FILES_DIR
+        token: tokens.Token | None = None
+        masker = resolved.masker
+        if task.inject_api_token:
+            token, text = runtokens.issue(self._store, execution, self._clock())
+            env.update(HOSTLER_URL=self._options.api_url or "", HOSTLER_TOKEN=text)
+            masker = masker.adding(text)
+        try:
+            return self._create_and_start(execution, task, stop, env, prepared.files, masker)
+        finally:
+            if token is not None:
+                runtokens.revoke(self._store, token)
+
+    def _create_and_start(
+        self,
+        execution: tasks.Execution,
+        task: pipelines.TaskConfig,
+        stop: Stop,
+        env: dict[str, str],
+        files: list[ports.File],
+        masker: secrets.Masker,
+    ) -> tasks.Execution:
+        """Create the container, copy the task's files in, start it and watch it to the end."""
         spec = ports.ContainerSpec(
             name=f"hostler-{execution.namespace}-{execution.pipeline}-{execution.run}-"
             f"{execution.task}-{execution.attempt}-{uuid.uuid4().hex[:6]}",
@@ -227,6 +263,8 @@ class Executor:
             message = masker.mask(f"could not create the container: {exc}")
             return self._fail_to_start(execution, message)
         try:
+            if files:
+                self._scheduler.copy_in(handle, files)
             digest = self._scheduler.inspect(handle).image_digest
             self._scheduler.start(handle)
         except errors.HostlerError as exc:

@@ -15,6 +15,16 @@ def utcnow() -> datetime.datetime:
 
 
 @dataclasses.dataclass(frozen=True)
+class Limits:
+    """The object settings the use cases apply; taken from ``[objects]``."""
+
+    keep_pipeline_objects: int = 100
+    keep_runs: int = 10
+    max_pipeline_object_bytes: int = 1024**3
+    max_run_object_bytes: int = 1024**3
+
+
+@dataclasses.dataclass(frozen=True)
 class Context:
     """The ports and helpers a use case needs; built once by bootstrap."""
 
@@ -25,6 +35,10 @@ class Context:
     """Tells the engine that there is new work (a run started, a cancel asked)."""
     cipher: ports.Cipher | None = None
     """Encrypts secret values; None when the server has no ``secrets.key``."""
+    objects: ports.ObjectStore | None = None
+    """Keeps the content of objects; None where no use case needs it (some unit tests)."""
+    limits: Limits = dataclasses.field(default_factory=lambda: Limits())
+    """How many objects are kept, and how large they may be."""
     actor: str = "hostler"
     """Who asks: recorded in the audit history and on deployments. The API sets it per request."""
     instance: str = ""

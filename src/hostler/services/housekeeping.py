@@ -1,13 +1,14 @@
 """Housekeeping: the periodic work that keeps the stored state within its limits.
 
 Events older than ``events.retention`` are deleted, and so are the task logs of runs older than
-the newest ``logs.keep_runs`` of each pipeline. ``Housekeeper`` does it in a daemon thread, once at
-start and then every ``interval`` seconds; a failed round is logged and tried again at the next
-one.
+the newest ``logs.keep_runs`` of each pipeline, and the run tokens a stopped server left behind.
+``Housekeeper`` does it in a daemon thread, once at start and then every ``interval`` seconds; a
+failed round is logged and tried again at the next one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import logging
@@ -52,6 +53,23 @@ def prune_logs(ctx: Context, keep_runs: int) -> int:
     return pruned
 
 
+def prune_run_tokens(ctx: Context) -> int:
+    """Delete the run tokens whose run has ended (the engine deletes them as tasks and runs end;
+    this catches those a stopped server left); return how many."""
+    pruned = 0
+    for token in pages.every(ctx.store.list_run_tokens, lambda t: t.name):
+        assert token.run is not None
+        try:
+            run = ctx.store.get_run(token.run.namespace, token.run.pipeline, token.run.run)
+        except errors.NotFound:
+            run = None
+        if run is None or run.state is runs.State.COMPLETE:
+            with contextlib.suppress(errors.NotFound):
+                ctx.store.delete_token(token.id)
+                pruned += 1
+    return pruned
+
+
 class Housekeeper:
     """Runs housekeeping in a daemon thread between ``start`` and ``stop``."""
 
@@ -85,6 +103,13 @@ class Housekeeper:
         else:
             if pruned:
                 _log.info("old events deleted", extra={"count": pruned})
+        try:
+            pruned = prune_run_tokens(self._ctx)
+        except errors.HostlerError as exc:
+            _log.warning("run token pruning failed", extra={"error": exc.message})
+        else:
+            if pruned:
+                _log.info("run tokens of ended runs deleted", extra={"count": pruned})
         try:
             pruned = prune_logs(self._ctx, self._keep_runs)
         except errors.HostlerError as exc:

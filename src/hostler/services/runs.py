@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from hostler.core import dag, errors, identifiers, runs, tasks
 from hostler.core.pipelines import Config
-from hostler.services import conflicts, pages
+from hostler.services import conflicts, objects, pages
 from hostler.services.context import Context
 
 MAX_VARIABLES = 100
@@ -87,6 +87,7 @@ def start(
     ]
     stored, _ = ctx.store.create_run(run, executions)
     ctx.wake()
+    objects.expire(ctx, namespace, pipeline, stored.id)
     return stored
 
 

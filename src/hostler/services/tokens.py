@@ -10,7 +10,7 @@ import dataclasses
 import datetime
 from collections.abc import Sequence
 
-from hostler.core import access, errors, identifiers, tokens
+from hostler.core import access, errors, identifiers, runs, tokens
 from hostler.services import audit, conflicts, pages, roles
 from hostler.services.context import Context
 
@@ -137,7 +137,23 @@ def authenticate(ctx: Context, text: str) -> access.Principal:
             f"token '{token.name}': expired at {token.expires:%Y-%m-%d %H:%M:%S} UTC",
             hint="ask an admin for a new token",
         )
+    if token.run is not None:
+        return _run_principal(ctx, token, token.run)
     # Custom roles are read only for a token that has one: most requests carry built-in roles.
     needs_custom = any(access.parse_binding(b)[0] not in access.BUILTIN for b in token.roles)
     grants = access.grants_of(token.roles, roles.custom(ctx) if needs_custom else [])
     return access.Principal(token.name, grants, token=token.id)
+
+
+def _run_principal(ctx: Context, token: tokens.Token, run: tokens.RunRef) -> access.Principal:
+    """Return who presents a run token, as long as its run has not ended."""
+    try:
+        state = ctx.store.get_run(run.namespace, run.pipeline, run.run).state
+    except errors.NotFound:
+        state = None
+    if state is None or state is runs.State.COMPLETE:
+        raise errors.Unauthenticated(
+            f"token '{token.name}': its run {run} has ended",
+            hint="a run token is valid only while its run runs",
+        )
+    return access.Principal(f"run {run}", access.run_grants(run), token=token.id, run=run)

@@ -19,7 +19,8 @@ from hostler import config
 from hostler.api import app
 from hostler.core import ports
 from hostler.logs import files
-from hostler.services.context import Context
+from hostler.objects import files as object_files
+from hostler.services.context import Context, Limits
 from hostler.storage import database
 from hostler.storage import store as sql_store
 
@@ -33,6 +34,10 @@ API = "/api/v1"
 PIPELINES = f"{API}/namespaces/default/pipelines"
 BODY_LIMIT = 1024
 PIPELINE_LIMIT = 2048
+OBJECT_LIMITS = Limits(
+    keep_pipeline_objects=3, keep_runs=2, max_pipeline_object_bytes=8192, max_run_object_bytes=4096
+)
+"""Small object limits, so that tests pass them cheaply."""
 T0 = datetime.datetime(2025, 3, 1, 12, 0, tzinfo=datetime.UTC)
 
 
@@ -87,7 +92,14 @@ def ctx(settings: config.Settings, wakes: Wakes) -> Iterator[Context]:
     """Return a Context over a freshly migrated SQLite database and a file log store."""
     database.migrate(settings.database_url)
     store = sql_store.Store(database.connect(settings.database_url))
-    yield Context(store=store, logs=files.Store(settings.logs_dir), wake=wakes)
+    content = object_files.Store(settings.objects_dir)
+    yield Context(
+        store=store,
+        logs=files.Store(settings.logs_dir, content),
+        wake=wakes,
+        objects=content,
+        limits=OBJECT_LIMITS,
+    )
     store.close()
 
 

@@ -78,6 +78,7 @@ def request(setup: Setup, method: str, path: str, namespace: str, token: str | N
         "token": "0123456789ab",
         "role": "nobody",
         "name": "API_TOKEN",
+        "key": "report.txt",
     }
     url = re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], path)
     query = {"namespace": namespace} if "/events" in path else {}
@@ -112,7 +113,7 @@ def test_every_route_refuses_another_namespace_and_allows_its_own(secure: Setup)
             checked += 1
         else:
             assert theirs.status_code == 200, (operation, theirs.text)
-    assert checked >= 35
+    assert checked >= 43
 
 
 def test_anonymous_requests_are_refused_everywhere_but_health(secure: Setup) -> None:

@@ -27,6 +27,11 @@ BODY_ROUTES = {
     ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/runs"),
     ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/runs/{{run}}/retry"),
 }
+RAW_BODY_ROUTES = {
+    ("put", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/objects/{{key}}"),
+    ("put", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/runs/{{run}}/objects/{{key}}"),
+}
+"""Routes whose body is raw bytes (an object's content) rather than JSON."""
 
 
 @pytest.fixture
@@ -57,7 +62,7 @@ def problem_statuses(operation: dict[str, Any]) -> set[str]:
 
 
 def test_the_document_has_every_route(document: dict[str, Any]) -> None:
-    assert len(operations(document)) == 48
+    assert len(operations(document)) == 56
     assert all(path.startswith(f"{API}/") for _, path, _ in operations(document))
 
 
@@ -84,14 +89,17 @@ def test_every_operation_with_a_path_parameter_documents_404(document: dict[str,
         if any(p["in"] == "path" for p in operation.get("parameters", [])):
             assert "404" in problem_statuses(operation), (method, path)
             checked += 1
-    assert checked == 35
+    assert checked == 43
 
 
 def test_every_body_route_documents_its_body_and_413(document: dict[str, Any]) -> None:
     with_body = {(m, p) for m, p, op in operations(document) if "requestBody" in op}
-    assert with_body == BODY_ROUTES
+    assert with_body == BODY_ROUTES | RAW_BODY_ROUTES
     for method, path, operation in operations(document):
-        if (method, path) in BODY_ROUTES:
+        if (method, path) in RAW_BODY_ROUTES:
+            assert "413" in problem_statuses(operation), (method, path)
+            assert "application/octet-stream" in operation["requestBody"]["content"]
+        elif (method, path) in BODY_ROUTES:
             assert "413" in problem_statuses(operation), (method, path)
             schema = operation["requestBody"]["content"]["application/json"]["schema"]
             name = schema["$ref"].removeprefix("#/components/schemas/")

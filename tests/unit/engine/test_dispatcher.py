@@ -456,6 +456,7 @@ def test_variables_reach_the_container_built_ins_then_task_env_then_run_variable
         "HOSTLER_ATTEMPT": "1",
         "LEVEL": "task",
         "MODE": "run",
+        "HOSTLER_OBJECTS": "/hostler/objects",
     }
     assert (spec.image, spec.command) == ("busybox", ("sh", "-c", "env"))
 

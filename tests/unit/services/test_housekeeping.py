@@ -9,8 +9,10 @@ import time
 import pytest
 
 from hostler import testing
-from hostler.core import errors, events, namespaces
-from hostler.services import housekeeping
+from hostler.core import errors, events, namespaces, runs
+from hostler.engine import runtokens
+from hostler.services import housekeeping, pipelines, tokens
+from hostler.services import runs as run_service
 from hostler.services.context import Context
 
 DAY = 86400.0
@@ -85,3 +87,23 @@ def test_a_failed_round_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -
 
 def test_stop_without_start_is_harmless() -> None:
     housekeeping.Housekeeper(context(testing.MemoryStore()), retention=None).stop()
+
+
+def test_run_tokens_of_ended_runs_are_pruned_and_others_kept() -> None:
+
+    store = testing.MemoryStore()
+    ctx = context(store)
+    pipelines.up(ctx, "default", {"id": "p", "tasks": [{"id": "t", "image": "x"}]})
+    ended, running = run_service.start(ctx, "default", "p"), run_service.start(ctx, "default", "p")
+    made = {}
+    for run in (ended, running):
+        execution = store.list_executions("default", "p", run.id)[0]
+        made[run.id], _ = runtokens.issue(store, execution, ctx.clock())
+    tokens.create(ctx, "person", ["admin"])
+    current = store.get_run("default", "p", ended.id)
+    store.update_run(
+        current.evolve(state=runs.State.COMPLETE, status=runs.Status.FAILED), current.revision
+    )
+    assert housekeeping.prune_run_tokens(ctx) == 1
+    left = {t.name for t in store.list_tokens(None, 10)}
+    assert left == {"person", made[running.id].name}
