@@ -24,6 +24,7 @@ from hostler.cli import (
     token,
     whoami,
 )
+from hostler.cli import object as object_  # imported as 'object', it would hide the built-in
 
 app = typer.Typer(
     name="hostler",
@@ -46,6 +47,7 @@ app.add_typer(context.app, name="context")
 app.add_typer(token.app, name="token")
 app.add_typer(role.app, name="role")
 app.add_typer(secret.app, name="secret")
+app.add_typer(object_.app, name="object")
 app.command("history")(history.history)
 app.command("whoami")(whoami.whoami)
 

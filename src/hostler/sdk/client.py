@@ -4,7 +4,8 @@ Every route of the API has one method; each returns the JSON the server answered
 and lists. An error answer (``application/problem+json``) raises ``ApiError``, and so does a server
 that cannot be reached. ``iterate`` walks every page of a list; ``follow_logs`` streams a task's
 log and ``follow_events`` the event log as server-sent events, and both resume after a dropped
-connection::
+connection. ``put_object`` and ``get_object`` stream an object's content in chunks, and
+``get_object`` checks its digest on the way::
 
     from hostler.sdk import client
 
@@ -25,11 +26,11 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, ParamSpec
+from typing import Any, BinaryIO, ParamSpec
 
 import httpx
 
-from hostler.sdk import sse
+from hostler.sdk import objects, sse
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 """Where the client looks for the server when neither ``url`` nor ``HOSTLER_URL`` says."""
@@ -83,6 +84,23 @@ class ApiError(Exception):
 
     def __repr__(self) -> str:
         return f"ApiError({self.status}, {self.code!r}, {self.detail!r})"
+
+
+class DigestMismatch(ApiError):
+    """A download whose content does not have the digest the server announced: it was damaged
+    on the way. ``code`` is ``digest_mismatch``, an error of the client, not of the API;
+    ``expected`` is the digest announced and ``actual`` that of the content received."""
+
+    def __init__(self, status: int, detail: str, expected: str, actual: str) -> None:
+        super().__init__(
+            status,
+            "digest_mismatch",
+            detail,
+            hint="download it again; if it keeps happening, check what lies between you and "
+            "the server",
+        )
+        self.expected = expected
+        self.actual = actual
 
 
 Event = sse.Event
@@ -807,6 +825,146 @@ class Client:
         result: Json = self._request("POST", "/secrets/rotate-key")
         return result
 
+    # -- objects ----------------------------------------------------------------------------
+
+    def _objects(self, namespace: str, pipeline: str, run: int | None) -> str:
+        if run is None:
+            return f"{self._pipeline(namespace, pipeline)}/objects"
+        return f"{self._run(namespace, pipeline, run)}/objects"
+
+    def list_objects(
+        self,
+        namespace: str,
+        pipeline: str,
+        *,
+        run: int | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> Json:
+        """Return one page of the objects of ``namespace/pipeline``, or of its run ``run``, by
+        key: ``{"scope", "namespace", "pipeline", "run", "key", "digest", "size", "created",
+        "created_by"}`` each, never their content."""
+        path = self._objects(namespace, pipeline, run)
+        result: Json = self._get(path, cursor=cursor, limit=limit)
+        return result
+
+    def put_object(
+        self,
+        namespace: str,
+        pipeline: str,
+        key: str,
+        source: objects.Source,
+        *,
+        run: int | None = None,
+    ) -> Json:
+        """Store the content of ``source`` as the object ``key`` of ``namespace/pipeline`` (or of
+        its run ``run``), replacing the object of that key; return the object.
+
+        ``source`` is a path (``OSError`` if it cannot be read), or a binary file object read
+        from where it stands to its end. It is sent chunk by chunk as it is read, never held
+        whole in memory. Content over the server's limit (``objects.max_pipeline_object_bytes``,
+        ``objects.max_run_object_bytes``) raises ``ApiError`` with status 413; a key that is not
+        1 to 128 letters, digits, ``_``, ``-`` or ``.`` raises it with status 422.
+        """
+        path = f"{self._objects(namespace, pipeline, run)}/{_segment(key)}"
+        headers = {"Content-Type": "application/octet-stream"}
+        size = objects.size_of(source)
+        if size is not None:
+            # Declared, a size over the limit is refused before the body is sent.
+            headers["Content-Length"] = str(size)
+        try:
+            response = self._http.put(path, content=objects.chunks(source), headers=headers)
+        except httpx.LocalProtocolError as exc:
+            ref = _object_ref(namespace, pipeline, run, key)
+            raise ApiError(
+                0,
+                "invalid_argument",
+                f"object '{ref}': the source changed while it was sent ({exc})",
+                hint="upload a file that nothing writes to meanwhile",
+            ) from None
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from None
+        _raise_for_problem(response)
+        try:
+            result: Json = response.json()
+        except ValueError:
+            raise ApiError(
+                response.status_code,
+                "internal",
+                f"server at {self.url}: answered PUT {path} with a body that is not JSON",
+            ) from None
+        return result
+
+    def get_object(
+        self,
+        namespace: str,
+        pipeline: str,
+        key: str,
+        target: BinaryIO,
+        *,
+        run: int | None = None,
+    ) -> Json:
+        """Write the content of the object ``key`` of ``namespace/pipeline`` (or of its run
+        ``run``) to ``target``, a binary file object, as it arrives; return ``{"namespace",
+        "pipeline", "run", "key", "digest", "size"}`` of what was written.
+
+        The content is hashed as it streams. When its digest is not the one the server announced,
+        ``DigestMismatch`` is raised once the content has been written: a caller that writes to
+        a file should write to a temporary one and keep it only when this returns.
+        """
+        path = f"{self._objects(namespace, pipeline, run)}/{_segment(key)}"
+        ref = _object_ref(namespace, pipeline, run, key)
+        headers = {"Accept": "application/octet-stream, application/problem+json"}
+        try:
+            with self._http.stream("GET", path, headers=headers) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    _raise_for_problem(response)
+                expected = objects.announced(response.headers)
+                if expected is None:
+                    raise ApiError(
+                        response.status_code,
+                        "internal",
+                        f"server at {self.url}: answered GET {path} without the object's digest",
+                        hint="the digest travels in X-Hostler-Digest; check that nothing between "
+                        "you and the server removes it",
+                    )
+                download = objects.Download(target, expected)
+                try:
+                    for chunk in response.iter_bytes():
+                        download.write(chunk)
+                except httpx.TransportError as exc:
+                    raise ApiError(
+                        0,
+                        "unavailable",
+                        f"object '{ref}': the download broke off after {download.size} bytes "
+                        f"({str(exc) or type(exc).__name__})",
+                        hint="download it again",
+                    ) from None
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from None
+        try:
+            download.check()
+        except objects.Mismatch as exc:
+            raise DigestMismatch(
+                response.status_code, f"object '{ref}': {exc}", expected, download.digest
+            ) from None
+        return {
+            "namespace": namespace,
+            "pipeline": pipeline,
+            "run": run,
+            "key": key,
+            "digest": download.digest,
+            "size": download.size,
+        }
+
+    def delete_object(
+        self, namespace: str, pipeline: str, key: str, *, run: int | None = None
+    ) -> None:
+        """Delete the object ``key`` of ``namespace/pipeline`` (or of its run ``run``); its
+        content goes once no other object holds the same."""
+        self._request("DELETE", f"{self._objects(namespace, pipeline, run)}/{_segment(key)}")
+
     # -- pages ------------------------------------------------------------------------------
 
     def iterate(
@@ -831,6 +989,12 @@ class Client:
             cursor = page.get("next_cursor")
             if not cursor:
                 return
+
+
+def _object_ref(namespace: str, pipeline: str, run: int | None, key: str) -> str:
+    """Return an object for people: ``default/hello#4:report.txt``, ``default/hello:data``."""
+    where = f"{namespace}/{pipeline}" if run is None else f"{namespace}/{pipeline}#{run}"
+    return f"{where}:{key}"
 
 
 def _raise_for_problem(response: httpx.Response) -> None:

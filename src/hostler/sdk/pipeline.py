@@ -27,7 +27,9 @@ class Task:
     default when None). ``depends_on`` maps task ids to the condition to run on (``success``,
     ``failure`` or ``any``); ``after`` adds to it. ``timeout`` is seconds or a string such as
     ``"30s"``. ``retries`` is the retry policy as written in YAML, such as
-    ``{"attempts": 3, "backoff": "2s"}``. Nothing is checked until the pipeline's ``config()``.
+    ``{"attempts": 3, "backoff": "2s"}``. ``objects`` lists objects copied in as files
+    (``"run_object{{report.txt}}"``); ``inject_api_token`` gives the task a run token as
+    ``HOSTLER_TOKEN``. Nothing is checked until the pipeline's ``config()``.
     """
 
     def __init__(
@@ -41,6 +43,8 @@ class Task:
         timeout: float | str | None = None,
         retries: Mapping[str, Any] | None = None,
         description: str = "",
+        objects: Sequence[str] = (),
+        inject_api_token: bool = False,
     ) -> None:
         self.id = id
         self.image = image
@@ -54,6 +58,8 @@ class Task:
         self.timeout = timeout
         self.retries = dict(retries) if retries is not None else None
         self.description = description
+        self.objects = list(objects)
+        self.inject_api_token = inject_api_token
 
     def after(self, *tasks: Task | str, on: str = "success") -> Task:
         """Make this task wait for ``tasks`` (tasks or task ids) and run on ``on``; return it."""
@@ -72,6 +78,8 @@ class Task:
             "depends_on": dict(self.depends_on),
             "timeout": self.timeout,
             "retries": self.retries,
+            "objects": list(self.objects),
+            "inject_api_token": self.inject_api_token,
         }
 
     def __repr__(self) -> str:
