@@ -98,6 +98,20 @@ def name_of(namespace: str, pipeline: str, run: int | None, key: str, digest: st
     return f"objects/{namespace}/{pipeline}/runs/{run}/{key}/{hexdigest}"
 
 
+def not_found(namespace: str, pipeline: str, run: int | None, key: str) -> errors.NotFound:
+    """Return the error for a missing object (its pipeline or run being there)."""
+    place = (
+        f"pipeline '{namespace}/{pipeline}'"
+        if run is None
+        else f"run '{namespace}/{pipeline}#{run}'"
+    )
+    return errors.NotFound(
+        f"object '{key}' of {place}: not found",
+        field="key",
+        hint="list the objects to see which exist",
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class Ref:
     """A reference to an object in a task's env or ``objects``: its scope and its key."""

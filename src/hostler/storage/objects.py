@@ -97,16 +97,7 @@ def not_found(
     """Return the error for a missing object, naming its namespace, pipeline or run if that is
     what is missing."""
     require_place(connection, namespace, pipeline, run)
-    place = (
-        f"pipeline '{namespace}/{pipeline}'"
-        if run is None
-        else f"run '{namespace}/{pipeline}#{run}'"
-    )
-    return errors.NotFound(
-        f"object '{key}' of {place}: not found",
-        field="key",
-        hint="list the objects to see which exist",
-    )
+    return objects.not_found(namespace, pipeline, run, key)
 
 
 def put(

@@ -107,16 +107,7 @@ class Table:
         self, namespace: str, pipeline: str, run: int | None, key: str
     ) -> errors.NotFound:
         self._require_place(namespace, pipeline, run)
-        place = (
-            f"pipeline '{namespace}/{pipeline}'"
-            if run is None
-            else f"run '{namespace}/{pipeline}#{run}'"
-        )
-        return errors.NotFound(
-            f"object '{key}' of {place}: not found",
-            field="key",
-            hint="list the objects to see which exist",
-        )
+        return objects.not_found(namespace, pipeline, run, key)
 
 
 def _stored(obj: objects.Object) -> objects.Object:
