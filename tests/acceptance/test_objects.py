@@ -44,7 +44,7 @@ put token /tmp/token
 if [ "$HOSTLER_RUN" != 1 ]; then
   base="$HOSTLER_URL/api/v1/namespaces/$HOSTLER_NAMESPACE/pipelines/$HOSTLER_PIPELINE"
   if wget -q -O /dev/null --header "Authorization: Bearer $HOSTLER_TOKEN" \
-      "$base/runs/1/objects/result.txt"; then
+      "$base/runs/1/objects/result.txt" 2>/dev/null; then
     echo "read run 1"
   else
     echo "run 1 refused"
