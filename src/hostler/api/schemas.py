@@ -408,6 +408,20 @@ class TaskChange(_Out):
     fields: list[FieldChange]
 
 
+class TriggerChange(_Out):
+    """One trigger a deploy adds, removes or changes."""
+
+    trigger: str = pydantic.Field(description="Its id, or its extension's name.")
+    extension: str
+    kind: Literal["added", "removed", "changed"]
+    description: str = pydantic.Field(description="What it does: 'cron 0 2 * * * (UTC)'.")
+    next_fires: list[Timestamp] = pydantic.Field(
+        description="Its next fires once deployed, for the schedules Hostler knows (interval, "
+        "cron); empty otherwise."
+    )
+    fields: list[FieldChange]
+
+
 class PlanCounts(_Out):
     """How many tasks a deploy adds, changes and removes."""
 
@@ -476,6 +490,9 @@ class DeployPlan(_Out):
     missing_secrets: list[str] = pydantic.Field(
         description="Secrets the target version refers to (secret{{NAME}}) that do not exist "
         "yet: the tasks that use them fail until they are set."
+    )
+    triggers: list[TriggerChange] = pydantic.Field(
+        description="Triggers added, changed, then removed."
     )
     text: list[str] = pydantic.Field(description="The plan as lines for people, as the CLI shows.")
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import pydantic
 
-from hostler.core import dag, durations, errors, identifiers, objects
+from hostler.core import dag, durations, errors, identifiers, objects, schedules
 
 Duration = Annotated[
     float,
@@ -107,6 +107,28 @@ class TaskConfig(_Model):
     )
 
 
+class TriggerConfig(_Model):
+    """What starts runs of the pipeline besides people: an extension and its settings."""
+
+    extension: str = pydantic.Field(
+        description="Required. The extension that fires it, such as interval or cron."
+    )
+    id: str | None = pydantic.Field(
+        default=None,
+        description="Optional. Names the trigger; needed to tell apart two triggers of one "
+        "extension. The extension's name when absent.",
+    )
+    settings: dict[str, Any] = pydantic.Field(
+        default_factory=dict,
+        description="Optional. The extension's settings, such as {schedule: '0 2 * * *'}.",
+    )
+
+    @property
+    def key(self) -> str:
+        """What tells the trigger apart from the pipeline's others: its id, else its extension."""
+        return self.id or self.extension
+
+
 class Config(_Model):
     """A pipeline configuration: the content of one version. Immutable."""
 
@@ -119,6 +141,11 @@ class Config(_Model):
         default=None, description="Optional. A run is cancelled as failed after this long."
     )
     tasks: list[TaskConfig] = pydantic.Field(description="Required. At least one task.")
+    triggers: list[TriggerConfig] = pydantic.Field(
+        default_factory=list,
+        description="Optional. What starts runs on its own: schedules, webhooks, other "
+        "pipelines (each an extension with its settings).",
+    )
 
     def task(self, task_id: str) -> TaskConfig:
         """Return the task named ``task_id``; raise NotFound if there is none."""
@@ -172,7 +199,32 @@ def parse(data: Mapping[str, Any]) -> Config:
                     f"task '{task.id}': object {ref} listed twice", field=field, hint="list it once"
                 )
             seen.add(ref)
+    _check_triggers(config)
     return config
+
+
+def _check_triggers(config: Config) -> None:
+    seen: set[str] = set()
+    for index, trigger in enumerate(config.triggers):
+        field = f"triggers[{index}]"
+        identifiers.check(trigger.extension, what="extension", field=f"{field}.extension")
+        if trigger.id is not None:
+            identifiers.check(trigger.id, what="trigger", field=f"{field}.id")
+        if trigger.key in seen:
+            raise errors.InvalidArgument(
+                f"trigger '{trigger.key}': given twice",
+                field=f"{field}.id",
+                hint="give each trigger of the same extension an id of its own",
+            )
+        seen.add(trigger.key)
+        try:
+            schedules.of(trigger.extension, trigger.settings, trigger.key)
+        except errors.InvalidArgument as exc:
+            raise errors.InvalidArgument(
+                f"trigger '{trigger.key}': {exc.message}",
+                field=f"{field}.{exc.field}" if exc.field else field,
+                hint=exc.hint,
+            ) from None
 
 
 def canonical(config: Config) -> dict[str, Any]:

@@ -5,7 +5,8 @@ see ``pipelines.canonical``), so a field left out and a field set to its default
 one section per kind of thing that changes, each of one of two shapes:
 
 - a list of ``TaskChange``: things with an id that are added, removed or changed field by field
-  (tasks now; triggers, secrets and objects are meant to slot in as more lists of this shape);
+  (tasks; triggers are ``TriggerChange``, of the same shape with what the trigger does and, for
+  the schedules Hostler knows, its next fires);
 - a list of ``FieldChange``: plain fields of the pipeline (``settings``).
 
 A canary plan (start, promote, abort) also carries its ``Routing``: the share of new runs the
@@ -23,12 +24,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime
 import enum
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hostler.core import deployments, durations, errors, pipelines
+from hostler.core import deployments, durations, errors, pipelines, schedules
 
 
 class Action(enum.StrEnum):
@@ -67,7 +69,11 @@ _MAPS = frozenset({"env", "depends_on"})
 _NESTED = {"retries": tuple(pipelines.Retries.model_fields)}
 _DURATIONS = frozenset({"timeout", "retries.backoff", "retries.max_backoff"})
 _TASK_FIELDS = tuple(name for name in pipelines.TaskConfig.model_fields if name != "id")
-_SETTINGS = tuple(name for name in pipelines.Config.model_fields if name not in ("id", "tasks"))
+_SETTINGS = tuple(
+    name for name in pipelines.Config.model_fields if name not in ("id", "tasks", "triggers")
+)
+NEXT_FIRES = 3
+"""How many next fires a plan shows for a schedule."""
 _ORDER = "task_order"
 _NAME_WIDTH = 26
 
@@ -132,6 +138,46 @@ class TaskChange:
 
 
 @dataclasses.dataclass(frozen=True)
+class TriggerChange:
+    """One trigger added, removed or changed. Immutable.
+
+    ``description`` says what it does (``cron 0 2 * * * (UTC)``, ``every 30s``, or its extension
+    for one whose schedule Hostler does not know); ``next_fires`` are its next fires once
+    deployed, for schedules only; ``fields`` are the settings that differ.
+    """
+
+    trigger: str
+    extension: str
+    kind: Change
+    description: str
+    next_fires: list[datetime.datetime] = dataclasses.field(default_factory=list)
+    fields: list[FieldChange] = dataclasses.field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """Return the change as indented lines for people."""
+        mark = {Change.ADDED: "+", Change.REMOVED: "-", Change.CHANGED: "~"}[self.kind]
+        head = f"  {mark} {self.trigger.ljust(_NAME_WIDTH - 1)} {self.description}"
+        if self.kind is Change.REMOVED:
+            return [f"{head} (removed)"]
+        out = [head, *(f"      {f.describe()}" for f in self.fields)]
+        if self.next_fires:
+            fires = ", ".join(f"{t:%Y-%m-%d %H:%M:%S}" for t in self.next_fires)
+            out.append(f"      next fires (UTC): {fires}")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the change as JSON-compatible data."""
+        return {
+            "trigger": self.trigger,
+            "extension": self.extension,
+            "kind": self.kind.value,
+            "description": self.description,
+            "next_fires": [t.isoformat() for t in self.next_fires],
+            "fields": [f.to_dict() for f in self.fields],
+        }
+
+
+@dataclasses.dataclass(frozen=True)
 class Routing:
     """How a canary shares new runs. Immutable.
 
@@ -176,6 +222,8 @@ class Plan:
     routing: Routing | None = None
     missing_secrets: list[str] = dataclasses.field(default_factory=list)
     """References (``secret{{NAME}}``) of the target that no secret answers yet."""
+    triggers: list[TriggerChange] = dataclasses.field(default_factory=list)
+    """Triggers added, changed (in the target's order), then removed."""
 
     @property
     def added(self) -> int:
@@ -223,6 +271,8 @@ class Plan:
             out += ["", "Tasks:", *(line for change in self.tasks for line in change.lines())]
         if self.settings:
             out += ["", "Settings:", *(f"  {change.describe()}" for change in self.settings)]
+        if self.triggers:
+            out += ["", "Triggers:", *(line for change in self.triggers for line in change.lines())]
         if self.routing is not None:
             out += ["", "Routing:", *(f"  {line}" for line in self._routing(self.routing))]
         if self.missing_secrets:
@@ -268,6 +318,7 @@ class Plan:
             "runs_in_flight": self.runs_in_flight,
             "routing": None if self.routing is None else self.routing.to_dict(),
             "missing_secrets": list(self.missing_secrets),
+            "triggers": [change.to_dict() for change in self.triggers],
         }
 
     def _count(self, kind: Change) -> int:
@@ -290,10 +341,12 @@ def make(
     *,
     active_runs: int = 0,
     force_same_version: bool = False,
+    now: datetime.datetime | None = None,
 ) -> Plan:
     """Return the plan of making ``target`` live in place of ``live`` (None: nothing is live yet).
 
-    ``active_runs`` is the number of runs in flight on ``live``. The live version as target is
+    ``active_runs`` is the number of runs in flight on ``live``; schedules added or changed show
+    their next fires after ``now`` when it is given. The live version as target is
     ``up_to_date``, or ``redeploy`` with ``force_same_version``. Raises InvalidArgument when
     ``active_runs`` is negative, or when ``live`` and ``target`` share a version number but not a
     digest.
@@ -326,6 +379,7 @@ def make(
         tasks=_tasks(before["tasks"], after["tasks"]),
         settings=_fields(before, after, _SETTINGS) + _order(before["tasks"], after["tasks"]),
         runs_in_flight=active_runs,
+        triggers=_triggers(live.config if live is not None else None, target, now),
     )
 
 
@@ -336,12 +390,13 @@ def canary(
     routing: Routing,
     *,
     active_runs: int = 0,
+    now: datetime.datetime | None = None,
 ) -> Plan:
     """Return the plan of starting a canary of ``candidate`` next to ``live``.
 
     FailedPrecondition when the candidate is the live version.
     """
-    changes = make(pipeline_id, live, candidate, active_runs=active_runs)
+    changes = make(pipeline_id, live, candidate, active_runs=active_runs, now=now)
     if changes.action is Action.UP_TO_DATE:
         raise errors.FailedPrecondition(
             f"pipeline '{pipeline_id}': v{candidate.version} is the live version; "
@@ -360,9 +415,10 @@ def promote(
     routing: Routing,
     *,
     active_runs: int = 0,
+    now: datetime.datetime | None = None,
 ) -> Plan:
     """Return the plan of making a canary's ``candidate`` the live version."""
-    changes = make(pipeline_id, live, candidate, active_runs=active_runs)
+    changes = make(pipeline_id, live, candidate, active_runs=active_runs, now=now)
     return dataclasses.replace(changes, action=Action.PROMOTE, routing=routing)
 
 
@@ -383,6 +439,67 @@ def abort(
         runs_in_flight=active_runs,
         routing=routing,
     )
+
+
+def subscription(namespace: str, pipeline: str, trigger: str) -> str:
+    """Return the id of the subscription a pipeline's trigger makes: ``NS/PIPELINE/TRIGGER``."""
+    return f"{namespace}/{pipeline}/{trigger}"
+
+
+def _triggers(
+    live: pipelines.Config | None, target: pipelines.Version, now: datetime.datetime | None
+) -> list[TriggerChange]:
+    old = {t.key: t for t in (live.triggers if live is not None else [])}
+    new = {t.key: t for t in target.config.triggers}
+    changes = []
+    for key, trigger in new.items():
+        before = old.get(key)
+        if before == trigger:
+            continue
+        fields = _keys(
+            "settings",
+            before.settings if before is not None else {},
+            trigger.settings,
+            masked=False,
+        )
+        if before is not None and before.extension != trigger.extension:
+            fields.insert(0, FieldChange("extension", before.extension, trigger.extension))
+        schedule = _schedule(trigger, subscription(target.namespace, target.pipeline, key))
+        changes.append(
+            TriggerChange(
+                key,
+                trigger.extension,
+                Change.ADDED if before is None else Change.CHANGED,
+                _describe(trigger, schedule),
+                schedules.upcoming(schedule, now, NEXT_FIRES)
+                if schedule is not None and now is not None
+                else [],
+                fields if before is not None else [],
+            )
+        )
+    for key, trigger in old.items():
+        if key not in new:
+            changes.append(
+                TriggerChange(
+                    key,
+                    trigger.extension,
+                    Change.REMOVED,
+                    _describe(trigger, _schedule(trigger, key)),
+                )
+            )
+    return changes
+
+
+def _schedule(trigger: pipelines.TriggerConfig, sub: str) -> schedules.Schedule | None:
+    """Return the trigger's schedule if Hostler knows its extension's (and it is valid)."""
+    try:
+        return schedules.of(trigger.extension, trigger.settings, sub)
+    except errors.InvalidArgument:
+        return None
+
+
+def _describe(trigger: pipelines.TriggerConfig, schedule: schedules.Schedule | None) -> str:
+    return schedule.describe() if schedule is not None else f"extension {trigger.extension}"
 
 
 def _tasks(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[TaskChange]:

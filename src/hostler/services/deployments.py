@@ -101,7 +101,7 @@ def plan(
                 hint="deploy a first version without --canary",
             )
         routing = plans.Routing(canary.percent, canary.auto_abort)
-        made = plans.canary(pipeline, live, target, routing, active_runs=in_flight)
+        made = plans.canary(pipeline, live, target, routing, active_runs=in_flight, now=ctx.clock())
     elif live is not None and live.version == version and not force_same_version:
         raise errors.FailedPrecondition(
             f"pipeline '{current.ref}': v{version} is the live version already",
@@ -110,7 +110,12 @@ def plan(
         )
     else:
         made = plans.make(
-            pipeline, live, target, active_runs=in_flight, force_same_version=force_same_version
+            pipeline,
+            live,
+            target,
+            active_runs=in_flight,
+            force_same_version=force_same_version,
+            now=ctx.clock(),
         )
     absent = secret_service.missing(ctx, namespace, target.config)
     return dataclasses.replace(made, missing_secrets=[str(ref) for ref in absent])
@@ -121,9 +126,8 @@ def plan_promote(ctx: Context, namespace: str, pipeline: str) -> plans.Plan:
     current, canary = _canary(ctx, namespace, pipeline, "promote")
     live, candidate = _versions(ctx, current, canary)
     routing = _routing(ctx, canary)
-    return plans.promote(
-        pipeline, live, candidate, routing, active_runs=_in_flight(ctx, namespace, pipeline)
-    )
+    in_flight = _in_flight(ctx, namespace, pipeline)
+    return plans.promote(pipeline, live, candidate, routing, active_runs=in_flight, now=ctx.clock())
 
 
 def plan_abort(ctx: Context, namespace: str, pipeline: str) -> plans.Plan:

@@ -103,7 +103,7 @@ def plan(
     registered = target is not None
     if target is None:
         target = pipelines.Version(namespace, config.id, next_number, digest, config, ctx.clock())
-    made = plans.make(config.id, live, target, active_runs=in_flight)
+    made = plans.make(config.id, live, target, active_runs=in_flight, now=ctx.clock())
     if made.action is not plans.Action.UP_TO_DATE:
         absent = [str(ref) for ref in secret_service.missing(ctx, namespace, config)]
         made = dataclasses.replace(made, missing_secrets=absent)

@@ -485,6 +485,7 @@ def test_to_dict_is_json_and_round_trips_the_counts() -> None:
         "runs_in_flight": 2,
         "routing": None,
         "missing_secrets": [],
+        "triggers": [],
     }
 
 
@@ -620,3 +621,105 @@ def test_to_dict_carries_the_routing() -> None:
             },
         ],
     }
+
+
+# Triggers
+
+
+def test_triggers_added_changed_and_removed_show_their_schedules_and_next_fires() -> None:
+    nightly = {"extension": "cron", "id": "nightly", "settings": {"schedule": "0 2 * * *"}}
+    hook = {"extension": "webhook", "settings": {"path": "deploy"}}
+    live = version(3, config(task("a"), triggers=[nightly, hook]))
+    later = {**nightly, "settings": {"schedule": "30 3 * * 1-5", "timezone": "Europe/Paris"}}
+    target = version(
+        4,
+        config(
+            task("a"),
+            triggers=[
+                later,
+                {"extension": "interval", "settings": {"every": "6h", "jitter": False}},
+            ],
+        ),
+    )
+    made = plans.make("hello", live, target, now=NOW)  # NOW is Wednesday 2024-05-01 00:00 UTC
+    assert made.lines() == golden(
+        """
+        Deploy hello v3 → v4: 0 tasks added, 0 changed, 0 removed
+
+        Triggers:
+          ~ nightly                   cron 30 3 * * 1-5 (Europe/Paris)
+              settings.schedule: 0 2 * * * → 30 3 * * 1-5
+              settings.timezone: (unset) → Europe/Paris
+              next fires (UTC): 2024-05-01 01:30:00, 2024-05-02 01:30:00, 2024-05-03 01:30:00
+          + interval                  every 6h
+              next fires (UTC): 2024-05-01 06:00:00, 2024-05-01 12:00:00, 2024-05-01 18:00:00
+          - webhook                   extension webhook (removed)
+
+        Runs in flight: none
+        """
+    )
+    data = made.to_dict()["triggers"]
+    assert [(t["trigger"], t["kind"]) for t in data] == [
+        ("nightly", "changed"),
+        ("interval", "added"),
+        ("webhook", "removed"),
+    ]
+    assert data[1]["next_fires"][0] == "2024-05-01T06:00:00+00:00"
+
+
+def test_an_unchanged_trigger_is_not_in_the_plan_and_without_a_clock_no_fires_are_shown() -> None:
+    nightly = {"extension": "cron", "settings": {"schedule": "0 2 * * *"}}
+    made = plan(
+        config(task("a"), triggers=[nightly]),
+        config(
+            task("a"),
+            task("b"),
+            triggers=[nightly, {"extension": "interval", "settings": {"every": "1m"}}],
+        ),
+    )
+    assert [(t.trigger, t.next_fires) for t in made.triggers] == [("interval", [])]
+
+
+@pytest.mark.parametrize(
+    ("trigger", "field", "message"),
+    [
+        (
+            {"extension": "cron", "settings": {"schedule": "0 2 * *"}},
+            "triggers[0].settings.schedule",
+            "trigger 'cron': schedule '0 2 * *': not five fields",
+        ),
+        (
+            {"extension": "cron", "settings": {"schedule": "0 2 * * *", "timezone": "Mars/Base"}},
+            "triggers[0].settings.timezone",
+            "trigger 'cron': timezone 'Mars/Base': not known",
+        ),
+        (
+            {"extension": "interval", "settings": {"every": "0s"}},
+            "triggers[0].settings.every",
+            None,
+        ),
+        (
+            {"extension": "interval", "settings": {"every": "1m", "often": True}},
+            "triggers[0].settings.often",
+            "trigger 'interval': setting 'often': not known",
+        ),
+        ({"extension": "Not A Name"}, "triggers[0].extension", None),
+    ],
+)
+def test_bad_triggers_are_refused_naming_the_setting(
+    trigger: dict[str, Any], field: str, message: str | None
+) -> None:
+    with pytest.raises(errors.InvalidArgument) as raised:
+        pipelines.parse(config(task("a"), triggers=[trigger]))
+    assert raised.value.field == field
+    if message is not None:
+        assert raised.value.message == message
+
+
+def test_two_triggers_of_one_extension_need_ids() -> None:
+    every = {"extension": "interval", "settings": {"every": "1m"}}
+    with pytest.raises(errors.InvalidArgument) as raised:
+        pipelines.parse(config(task("a"), triggers=[every, every]))
+    assert raised.value.field == "triggers[1].id"
+    parsed = pipelines.parse(config(task("a"), triggers=[every, {**every, "id": "second"}]))
+    assert [t.key for t in parsed.triggers] == ["interval", "second"]
