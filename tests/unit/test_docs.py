@@ -15,7 +15,7 @@ from hostler.core import events, machine, reasons, runs, tasks
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 GENERATOR = ROOT / "scripts" / "gen-docs"
-GENERATED = ["cli.md", "api/openapi.json"]
+GENERATED = ["cli.md", "api/openapi.json", "extensions/contract.json"]
 SETUP_COMMANDS = ["scripts/quickstart", "scripts/test"]
 
 _FENCE = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1[ \t]*$", re.MULTILINE | re.DOTALL)

@@ -1,0 +1,295 @@
+"""The conformance suite of the extension contract: every extension must pass it.
+
+Each extension joins ``CASES`` with settings it accepts, other settings it accepts, settings it
+refuses (and the field it names), and the admin configuration it needs. It is started the way
+Hostler starts it, from the environment, against a stand-in for the Hostler API, and driven over
+HTTP only; nothing here looks inside it.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime
+import http.server
+import json
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import httpx
+import pydantic
+import pytest
+
+from hostler.sdk import extension
+from hostler.sdk.extension import contract, server
+
+KEY = "conformance-key"
+
+
+class EverySettings(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
+
+    seconds: int = pydantic.Field(gt=0, description="Seconds between two runs.")
+
+
+class Every(extension.Extension[EverySettings]):
+    """The sample extension: starts a run every N seconds."""
+
+    name = "every"
+    version = "0.1.0"
+    kind = "trigger"
+    description = "Start a run every N seconds."
+
+    def describe(self, sub: extension.Subscription[EverySettings]) -> extension.Summary:
+        first = self.timers.now() + datetime.timedelta(seconds=sub.settings.seconds)
+        return extension.Summary(f"every {sub.settings.seconds}s", [first])
+
+    def subscribe(self, sub: extension.Subscription[EverySettings]) -> None:
+        every = datetime.timedelta(seconds=sub.settings.seconds)
+
+        def fire() -> datetime.datetime:
+            self.start_run(sub.namespace, sub.pipeline)
+            return self.timers.now() + every
+
+        self.timers.at(sub.id, self.timers.now() + every, fire)
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """An extension under test and the settings that exercise it."""
+
+    cls: type[extension.Extension[Any]]
+    settings: Mapping[str, Any]
+    other_settings: Mapping[str, Any]
+    bad_settings: Mapping[str, Any]
+    bad_field: str
+    config: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+CASES = [
+    Case(Every, {"seconds": 3600}, {"seconds": 7200}, {"seconds": -1}, "settings.seconds"),
+]
+
+
+class StandIn:
+    """A stand-in for the Hostler API: answers every request with a new pending run."""
+
+    def __init__(self) -> None:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                data = json.dumps({"id": 1, "state": "pending"}).encode()
+                self.send_response(201)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.thread.join()
+        self.httpd.server_close()
+
+
+@dataclasses.dataclass
+class Running:
+    """An extension being served, and a client that calls it as Hostler does."""
+
+    case: Case
+    server: extension.Server
+    hostler: httpx.Client
+
+    def subscribe(
+        self, settings: Mapping[str, Any], subscription: str = "sub-1", **extra: Any
+    ) -> httpx.Response:
+        body = {
+            "namespace": "default",
+            "pipeline": "hello",
+            "subscription": subscription,
+            "settings": dict(settings),
+            **extra,
+        }
+        return self.hostler.post("/api/subscribe", json=body)
+
+    def unsubscribe(self, subscription: str = "sub-1") -> httpx.Response:
+        body = {"namespace": "default", "pipeline": "hello", "subscription": subscription}
+        return self.hostler.post("/api/unsubscribe", json=body)
+
+
+@pytest.fixture(params=CASES, ids=lambda case: case.cls.name)
+def running(request: pytest.FixtureRequest) -> Iterator[Running]:
+    """Yield each extension served from the environment Hostler gives it, stopped afterwards."""
+    case: Case = request.param
+    stand_in = StandIn()
+    environ = {
+        "HOSTLER_EXTENSION_SYSTEM_NAME": case.cls.name,
+        "HOSTLER_EXTENSION_SYSTEM_PORT": "0",
+        "HOSTLER_EXTENSION_SYSTEM_KEY": KEY,
+        "HOSTLER_EXTENSION_SYSTEM_URL": stand_in.url,
+        "HOSTLER_EXTENSION_SYSTEM_TOKEN": "hst_conformance",
+        **{contract.CONFIG_PREFIX + name: value for name, value in case.config.items()},
+    }
+    try:
+        with (
+            server.from_environ(case.cls, environ) as served,
+            httpx.Client(
+                base_url=served.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=30
+            ) as hostler,
+        ):
+            yield Running(case, served, hostler)
+    finally:
+        stand_in.close()
+
+
+def assert_problem(answer: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """Check that ``answer`` is a problem document of ``status`` and ``code``; return it."""
+    assert answer.status_code == status
+    assert answer.headers["content-type"] == contract.PROBLEM_MEDIA_TYPE
+    problem = contract.Problem.model_validate(answer.json())
+    assert (problem.status, problem.code) == (status, code)
+    assert problem.type == contract.PROBLEM_TYPE_BASE + code
+    assert problem.detail
+    found: dict[str, Any] = answer.json()
+    return found
+
+
+def test_info_is_well_formed(running: Running) -> None:
+    answer = running.hostler.get("/api/info")
+
+    assert answer.status_code == 200
+    info = contract.Info.model_validate(answer.json())
+    assert info.name == running.case.cls.name
+    assert re.match(contract.SEMVER, info.version)
+    assert info.kind in ("trigger", "notifier")
+    assert info.contract == contract.VERSION
+    schema = info.settings_schema
+    assert schema["type"] == "object"
+    assert isinstance(schema.get("properties", {}), dict)
+    assert set(schema.get("required", [])) <= set(schema.get("properties", {}))
+    for variable in info.config:
+        assert variable.name.startswith(contract.CONFIG_PREFIX)
+        assert variable.description
+
+
+def test_health_is_ok_and_needs_no_key(running: Running) -> None:
+    answer = httpx.get(f"{running.server.url}/api/health")
+
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    "route", [r for r in contract.ROUTES if not r.public], ids=lambda r: r.operation
+)
+@pytest.mark.parametrize("key", [None, "wrong"], ids=["no-key", "wrong-key"])
+def test_every_other_route_needs_the_key(
+    running: Running, route: contract.Route, key: str | None
+) -> None:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+
+    answer = httpx.request(route.method, running.server.url + route.path, headers=headers, json={})
+
+    assert_problem(answer, 401, "unauthenticated")
+    assert not running.server.wait(0)
+
+
+def test_subscribe_answers_a_summary(running: Running) -> None:
+    answer = running.subscribe(running.case.settings)
+
+    assert answer.status_code == 200
+    subscribed = contract.Subscribed.model_validate(answer.json())
+    assert subscribed.subscription == "sub-1"
+    assert subscribed.result == "created"
+    assert subscribed.description
+
+
+def test_subscribing_again_is_idempotent_and_replaces_changed_settings(running: Running) -> None:
+    running.subscribe(running.case.settings)
+
+    same = running.subscribe(running.case.settings)
+    other = running.subscribe(running.case.other_settings)
+    back = running.subscribe(running.case.settings)
+
+    assert [a.status_code for a in (same, other, back)] == [200, 200, 200]
+    assert [a.json()["result"] for a in (same, other, back)] == ["unchanged", "changed", "changed"]
+
+
+def test_bad_settings_are_refused_with_422_naming_the_setting(running: Running) -> None:
+    answer = running.subscribe(running.case.bad_settings)
+
+    problem = assert_problem(answer, 422, "invalid_argument")
+    assert problem["field"] == running.case.bad_field
+    assert problem["hint"]
+    assert running.unsubscribe().json()["result"] == "unchanged"
+
+
+def test_a_dry_run_subscribes_nothing(running: Running) -> None:
+    answer = running.subscribe(running.case.settings, dry_run=True)
+
+    assert answer.status_code == 200
+    assert answer.json()["result"] == "created"
+    assert running.unsubscribe().json()["result"] == "unchanged"
+
+
+def test_unsubscribe_is_idempotent(running: Running) -> None:
+    running.subscribe(running.case.settings)
+
+    first, second, unknown = running.unsubscribe(), running.unsubscribe(), running.unsubscribe("x")
+
+    assert [a.status_code for a in (first, second, unknown)] == [200, 200, 200]
+    assert [a.json()["result"] for a in (first, second, unknown)] == [
+        "removed",
+        "unchanged",
+        "unchanged",
+    ]
+
+
+def test_an_external_event_is_answered_for_its_sender(running: Running) -> None:
+    running.subscribe(running.case.settings)
+    event = {
+        "subscription": "sub-1",
+        "method": "POST",
+        "path": "/",
+        "query": {},
+        "headers": {"content-type": "application/json"},
+        "body": base64.b64encode(b"{}").decode(),
+    }
+
+    answer = running.hostler.post("/api/external-event", json=event)
+
+    assert answer.status_code == 200
+    contract.Answer.model_validate(answer.json())
+
+
+def test_malformed_requests_are_problems(running: Running) -> None:
+    not_json = running.hostler.post("/api/subscribe", content=b"{")
+    incomplete = running.hostler.post("/api/subscribe", json={"namespace": "default"})
+    unknown = running.hostler.get("/api/nothing")
+
+    assert_problem(not_json, 400, "bad_request")
+    assert assert_problem(incomplete, 422, "invalid_argument")["field"]
+    assert_problem(unknown, 404, "not_found")
+
+
+def test_shutdown_stops_the_extension(running: Running) -> None:
+    running.subscribe(running.case.settings)
+
+    answer = running.hostler.post("/api/shutdown")
+
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "stopping"}
+    assert running.server.wait(30)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{running.server.url}/api/health")
