@@ -22,6 +22,7 @@ import httpx
 import pydantic
 import pytest
 
+from hostler.extensions import cron, interval
 from hostler.sdk import extension
 from hostler.sdk.extension import contract, server
 
@@ -70,6 +71,14 @@ class Case:
 
 CASES = [
     Case(Every, {"seconds": 3600}, {"seconds": 7200}, {"seconds": -1}, "settings.seconds"),
+    Case(interval.Trigger, {"every": "1h"}, {"every": 7200}, {"every": "soon"}, "settings.every"),
+    Case(
+        cron.Trigger,
+        {"schedule": "0 2 * * *"},
+        {"schedule": "0 2 * * *", "timezone": "Europe/Paris"},
+        {"schedule": "0 2 * *"},
+        "settings.schedule",
+    ),
 ]
 
 
