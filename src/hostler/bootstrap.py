@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import functools
 import logging
 import os
 import pathlib
@@ -16,6 +17,7 @@ import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from importlib import metadata
 from typing import IO
 
 import fastapi
@@ -27,9 +29,11 @@ from hostler.crypto import aesgcm
 from hostler.engine import dispatcher, executor
 from hostler.logs import files
 from hostler.objects import files as object_files
-from hostler.services import audit, context, deployments, housekeeping, tokens
+from hostler.sdk.extension import entrypoints
+from hostler.services import audit, context, deployments, housekeeping, subscriptions, tokens
 from hostler.storage import database
 from hostler.storage import store as sql_store
+from hostler.supervisor import supervisor
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +156,14 @@ def build(settings: config.Settings) -> Server:
         ctx, retention=settings.events.retention, keep_runs=settings.logs.keep_runs
     )
     canaries = deployments.canary_watch(ctx)
+    extensions = supervisor.Supervisor(
+        installed_extensions(settings),
+        log_dir=settings.data_dir / "extensions",
+        api_url=local_url(settings),
+        token=functools.partial(tokens.for_extension, ctx),
+        wanted=functools.partial(subscriptions.wanted, ctx),
+    )
+    ctx = dataclasses.replace(ctx, extensions=extensions)
     log.debug("identity", extra={"installation": me.installation, "instance": me.instance})
 
     @contextlib.asynccontextmanager
@@ -159,17 +171,37 @@ def build(settings: config.Settings) -> Server:
         engine.start()
         housekeeper.start()
         canaries.start()
+        extensions.start()
         engine.wake()
         log.info("engine started", extra={"scheduler": sched.name})
         try:
             yield
         finally:
+            extensions.stop()
             canaries.stop()
             housekeeper.stop()
             engine.stop()
 
     app = api_app.create(ctx, settings, lifespan=lifespan)
     return Server(settings, store, logs, sched, engine, ctx, app, me, admin_token)
+
+
+def installed_extensions(settings: config.Settings) -> list[supervisor.Installed]:
+    """Return the extensions installed as Python entry points, but those the settings disable."""
+    names = sorted({entry.name for entry in metadata.entry_points(group=entrypoints.GROUP)})
+    return [
+        supervisor.Installed(name, supervisor.python_command(name))
+        for name in names
+        if name not in settings.extensions.disabled
+    ]
+
+
+def local_url(settings: config.Settings) -> str:
+    """Return the URL processes on this host reach the API at (extensions, among them)."""
+    host = settings.server.host
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - a comparison, not a bind
+        host = "127.0.0.1"
+    return f"http://{host}:{settings.server.port}"
 
 
 def task_url(settings: config.Settings, sched: ports.Scheduler) -> str:

@@ -151,6 +151,13 @@ class Logs(_Section):
     )
 
 
+def _split(value: object) -> object:
+    """Return a list from text with items between commas (an environment variable's value)."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
 class Objects(_Section):
     """Objects: files pipelines keep, and files the tasks of a run hand each other."""
 
@@ -170,6 +177,16 @@ class Objects(_Section):
         10,
         ge=1,
         description="A run's objects expire once this many newer runs of its pipeline exist.",
+    )
+
+
+class Extensions(_Section):
+    """Extensions: the programs that start runs (schedules, webhooks...) and send notifications."""
+
+    disabled: Annotated[list[str], pydantic.BeforeValidator(_split)] = pydantic.Field(
+        default_factory=list,
+        description="Installed extensions not to run, such as 'cron'. In a variable, separated "
+        "by commas.",
     )
 
 
@@ -197,13 +214,6 @@ def _key(value: str) -> str:
 
 Key = Annotated[str, pydantic.AfterValidator(_key)]
 """A key of the secrets cipher, written as URL-safe base64 of 32 bytes, padded or not."""
-
-
-def _split(value: object) -> object:
-    """Return a list from text with keys between commas (an environment variable's value)."""
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
 
 
 class Secrets(_Section):
@@ -243,6 +253,7 @@ class Settings(_Section):
     logs: Logs = Logs()
     secrets: Secrets = Secrets()
     objects: Objects = Objects()
+    extensions: Extensions = Extensions()
 
     @property
     def database_url(self) -> str:

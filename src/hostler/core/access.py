@@ -7,9 +7,10 @@ target. ``*`` in a pattern stands for any run of characters, and is the only spe
 ``team-*`` matches ``team-a`` but never ``my-team-a`` nor ``team``; only ``*`` itself matches the
 installation-wide target ``*``.
 
-Built-in roles are ``admin`` (everything), and two roles bound to a namespace pattern when given
-to a token: ``namespace-owner:PATTERN`` (every action on the namespaced kinds of the matching
-namespaces) and ``namespace-reader:PATTERN`` (read them). A role made by an admin lists its grants
+Built-in roles are ``admin`` (everything), and three roles bound to a namespace pattern when
+given to a token: ``namespace-owner:PATTERN`` (every action on the namespaced kinds of the
+matching namespaces), ``namespace-reader:PATTERN`` (read them) and ``namespace-runner:PATTERN``
+(read them and start runs). A role made by an admin lists its grants
 itself.
 """
 
@@ -132,6 +133,7 @@ class Role:
 ADMIN = "admin"
 OWNER = "namespace-owner"
 READER = "namespace-reader"
+RUNNER = "namespace-runner"
 _ALL_ACTIONS = frozenset(Action)
 
 BUILTIN: dict[str, Role] = {
@@ -155,12 +157,20 @@ BUILTIN: dict[str, Role] = {
         (),
         builtin=True,
     ),
+    RUNNER: Role(
+        RUNNER,
+        "Read the namespaced kinds and start runs in the namespaces its pattern matches "
+        "(given as namespace-runner:PATTERN); what extensions get.",
+        (),
+        builtin=True,
+    ),
 }
 """The built-in roles; the namespace roles get their grants from the pattern they are bound to."""
 
 _BOUND = {
     OWNER: frozenset({Action.READ, Action.WRITE, Action.DELETE, Action.RUN}),
     READER: frozenset({Action.READ}),
+    RUNNER: frozenset({Action.READ, Action.RUN}),
 }
 
 

@@ -30,7 +30,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hostler.core import deployments, durations, errors, pipelines, schedules
+from hostler.core import deployments, durations, errors, pipelines, schedules, subscriptions
 
 
 class Action(enum.StrEnum):
@@ -441,11 +441,6 @@ def abort(
     )
 
 
-def subscription(namespace: str, pipeline: str, trigger: str) -> str:
-    """Return the id of the subscription a pipeline's trigger makes: ``NS/PIPELINE/TRIGGER``."""
-    return f"{namespace}/{pipeline}/{trigger}"
-
-
 def _triggers(
     live: pipelines.Config | None, target: pipelines.Version, now: datetime.datetime | None
 ) -> list[TriggerChange]:
@@ -464,7 +459,9 @@ def _triggers(
         )
         if before is not None and before.extension != trigger.extension:
             fields.insert(0, FieldChange("extension", before.extension, trigger.extension))
-        schedule = _schedule(trigger, subscription(target.namespace, target.pipeline, key))
+        schedule = _schedule(
+            trigger, subscriptions.subscription_id(target.namespace, target.pipeline, key)
+        )
         changes.append(
             TriggerChange(
                 key,

@@ -18,6 +18,7 @@ from hostler.core import (
     deployments,
     errors,
     events,
+    extensions,
     history,
     namespaces,
     objects,
@@ -285,6 +286,24 @@ class ObjectStore(Protocol):
 
     def unlink(self, name: str) -> None:
         """Remove the name; its blob goes when no other name holds it. Idempotent."""
+        ...
+
+
+# --------------------------------------------------------------------------------------------
+# Extensions: the programs that start runs and send notifications, as the server runs them.
+# --------------------------------------------------------------------------------------------
+
+
+class ExtensionHost(Protocol):
+    """Runs the installed extensions and keeps them subscribed (``hostler.supervisor``)."""
+
+    def statuses(self) -> list[extensions.Status]:
+        """Return how every extension stands, by name."""
+        ...
+
+    def log(self, name: str, lines: int) -> list[str]:
+        """Return the last ``lines`` lines of extension ``name``'s output; NotFound for an
+        extension that is not installed."""
         ...
 
 

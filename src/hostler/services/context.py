@@ -38,6 +38,8 @@ class Context:
     objects: ports.ObjectStore | None = None
     """Keeps the content of objects; None where no use case needs it (some unit tests)."""
     limits: Limits = dataclasses.field(default_factory=lambda: Limits())
+    extensions: ports.ExtensionHost | None = None
+    """Runs the extensions; None where none run (unit tests, tools)."""
     """How many objects are kept, and how large they may be."""
     actor: str = "hostler"
     """Who asks: recorded in the audit history and on deployments. The API sets it per request."""

@@ -6,6 +6,7 @@ stored. Every change is recorded in the audit history.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 from collections.abc import Sequence
@@ -16,6 +17,10 @@ from hostler.services.context import Context
 
 RESERVED = frozenset({"hostler", "anonymous"})
 """Names no token may take: they stand for Hostler itself and for requests in development mode."""
+
+EXTENSION_PREFIX = "extension-"
+RESERVED_PREFIXES = ("run-", EXTENSION_PREFIX)
+"""Beginnings of the names of the tokens Hostler makes itself: run tokens and extensions'."""
 
 BOOTSTRAP_NAME = "admin"
 """The name of the admin token the server makes when it starts with no token at all."""
@@ -42,7 +47,7 @@ def create(
     """
     with audit.recorded(ctx, "token.create", name, {"roles": list(bindings)}) as entry:
         identifiers.check(name, what="token", field="name")
-        if name in RESERVED:
+        if name in RESERVED or name.startswith(RESERVED_PREFIXES):
             raise errors.InvalidArgument(
                 f"token '{name}': the name is reserved", field="name", hint="choose another name"
             )
@@ -157,3 +162,35 @@ def _run_principal(ctx: Context, token: tokens.Token, run: tokens.RunRef) -> acc
             hint="a run token is valid only while its run runs",
         )
     return access.Principal(f"run {run}", access.run_grants(run), token=token.id, run=run)
+
+
+EXTENSION_ROLE = f"{access.RUNNER}:*"
+"""What an extension's token may do: read every namespace's pipelines and runs, start runs."""
+
+
+def trigger_of(principal: access.Principal) -> str:
+    """Return what a run started by ``principal`` records as its trigger: ``extension:NAME`` for
+    an extension, ``run:NS/PIPELINE#RUN`` for a run token, else ``manual``."""
+    if principal.run is not None:
+        return f"run:{principal.run}"
+    if principal.token is not None and principal.name.startswith(EXTENSION_PREFIX):
+        return f"extension:{principal.name.removeprefix(EXTENSION_PREFIX)}"
+    return "manual"
+
+
+def for_extension(ctx: Context, name: str) -> str:
+    """Return the whole text of a new token for extension ``name``, replacing the one it had.
+
+    Made each time the extension starts (its text is known only then), so it is not recorded in
+    the audit history; the supervisor is its only holder.
+    """
+    token_name = f"{EXTENSION_PREFIX}{name}"
+    for token in pages.every(ctx.store.list_tokens, lambda t: t.name):
+        if token.name == token_name:
+            with contextlib.suppress(errors.NotFound):
+                ctx.store.delete_token(token.id)
+    token, text = tokens.new(
+        token_name, (EXTENSION_ROLE,), created=ctx.clock(), created_by="hostler"
+    )
+    ctx.store.create_token(token)
+    return text

@@ -132,6 +132,7 @@ def test_a_deleted_role_grants_nothing_any_more(ctx: Context) -> None:
         "admin",
         "namespace-owner",
         "namespace-reader",
+        "namespace-runner",
         "runner",
     ]
     roles.delete(ctx, "runner")

@@ -1,0 +1,32 @@
+"""Extensions as Hostler runs them: how each stands, for people and the API."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+
+class State(enum.StrEnum):
+    """Where a supervised extension is."""
+
+    STARTING = "starting"
+    """Started, and not answering its health check yet."""
+    RUNNING = "running"
+    """Answering its health check; it holds its subscriptions."""
+    UNHEALTHY = "unhealthy"
+    """Running, but its health check fails: it is restarted if that goes on."""
+    WAITING = "waiting"
+    """Not running: it stopped or was stopped, and starts again after its back-off."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Status:
+    """How one extension stands. Immutable."""
+
+    name: str
+    state: State
+    pid: int | None
+    restarts: int
+    """How many times it was started again since the server started."""
+    subscriptions: int
+    """How many subscriptions it holds."""

@@ -1,0 +1,31 @@
+"""Use cases for extensions: how each stands, and its output."""
+
+from __future__ import annotations
+
+from hostler.core import errors, extensions
+from hostler.services.context import Context
+
+MAX_LOG_LINES = 10_000
+"""The most lines of an extension's output one request returns."""
+
+
+def list_(ctx: Context) -> list[extensions.Status]:
+    """Return how every installed extension stands, by name (none when none run here)."""
+    return ctx.extensions.statuses() if ctx.extensions is not None else []
+
+
+def log(ctx: Context, name: str, lines: int) -> list[str]:
+    """Return the last ``lines`` lines of extension ``name``'s output."""
+    if not 1 <= lines <= MAX_LOG_LINES:
+        raise errors.InvalidArgument(
+            f"lines: {lines} is out of range",
+            field="lines",
+            hint=f"ask for 1 to {MAX_LOG_LINES} lines",
+        )
+    if ctx.extensions is None:
+        raise errors.NotFound(
+            f"extension '{name}': not installed (installed: none)",
+            field="name",
+            hint="this server runs no extensions",
+        )
+    return ctx.extensions.log(name, lines)

@@ -1,0 +1,418 @@
+"""One thread that keeps every extension running, healthy and subscribed; see the package."""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import logging
+import os
+import pathlib
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import IO, Any
+
+import httpx
+
+from hostler.core import errors, extensions, subscriptions
+from hostler.sdk.extension import contract
+
+log = logging.getLogger(__name__)
+
+ROUND = 1.0
+"""Seconds between two rounds of checks."""
+UNHEALTHY_ROUNDS = 3
+"""Health checks in a row that may fail before a running extension is restarted."""
+STARTING_ROUNDS = 15
+"""Health checks in a row that may fail before an extension that never answered is restarted."""
+BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 60.0)
+"""Seconds to wait before each restart in a row; the last one repeats."""
+STEADY = 60.0
+"""Seconds an extension must keep running for its back-off to start again from the first step."""
+STOP_GRACE = 5.0
+"""Seconds an extension has to stop after it is asked to, before it is killed."""
+TIMEOUT = 5.0
+"""Seconds a request to an extension may take."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Installed:
+    """An extension to run: its name, the command that serves it, and its admin's config."""
+
+    name: str
+    command: Sequence[str]
+    config: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Values of ``HOSTLER_EXTENSION_CONFIG_*``, by name without the prefix."""
+
+
+def python_command(name: str) -> list[str]:
+    """Return the command that serves the installed Python extension ``name``."""
+    return [sys.executable, "-m", "hostler.sdk.extension", name]
+
+
+@dataclasses.dataclass
+class _Child:
+    installed: Installed
+    log: pathlib.Path
+    process: subprocess.Popen[bytes] | None = None
+    url: str = ""
+    key: str = ""
+    started: float = 0.0
+    healthy: bool = False
+    answered: bool = False
+    failures: int = 0
+    restarts: int = 0
+    backoff_step: int = 0
+    next_start: float = 0.0
+    sent: dict[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    refused: dict[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+class Supervisor:
+    """Runs ``installed`` extensions between ``start`` and ``stop``; see the package."""
+
+    def __init__(
+        self,
+        installed: Sequence[Installed],
+        *,
+        log_dir: pathlib.Path,
+        api_url: str,
+        token: Callable[[str], str],
+        wanted: Callable[[], list[subscriptions.Subscription]],
+        round_seconds: float = ROUND,
+    ) -> None:
+        log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._children = {
+            i.name: _Child(i, log_dir / f"{i.name}.log") for i in sorted(installed, key=_name)
+        }
+        self._api_url = api_url
+        self._token = token
+        self._wanted = wanted
+        self._round = round_seconds
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._http = httpx.Client(timeout=TIMEOUT)
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the extensions and the thread that watches them."""
+        self._thread = threading.Thread(target=self._loop, name="extensions", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Ask for a round soon: the subscriptions wanted may have changed."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop watching, then ask every extension to stop, killing those that do not."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(STOP_GRACE + TIMEOUT)
+        with self._lock:
+            for child in self._children.values():
+                self._shut_down(child)
+        self._http.close()
+
+    def statuses(self) -> list[extensions.Status]:
+        """Return how every extension stands, by name."""
+        return [_status(child) for child in self._children.values()]
+
+    def log(self, name: str, lines: int) -> list[str]:
+        """Return the last ``lines`` lines of extension ``name``'s output (of every process it
+        ran since it was installed, newest last)."""
+        child = self._children.get(name)
+        if child is None:
+            known = ", ".join(self._children) or "none"
+            raise errors.NotFound(
+                f"extension '{name}': not installed (installed: {known})",
+                field="name",
+                hint="list the extensions with 'hostler extension list'",
+            )
+        try:
+            with child.log.open("rb") as file:
+                return _tail(file, lines)
+        except FileNotFoundError:
+            return []
+
+    # -- the rounds --------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.round()
+            except Exception:
+                log.exception("extension supervision round failed")
+            self._wake.wait(self._round)
+            self._wake.clear()
+
+    def round(self) -> None:
+        """Do one round: start or restart what needs it, check health, bring subscriptions to
+        what is wanted."""
+        wanted = self._wanted()
+        with self._lock:
+            for child in self._children.values():
+                if self._stopping.is_set():
+                    return
+                self._tend(child)
+                if child.healthy:
+                    self._sync(child, [s for s in wanted if s.extension == child.installed.name])
+
+    def _tend(self, child: _Child) -> None:
+        now = time.monotonic()
+        if not child.alive():
+            if child.process is not None:
+                code = child.process.returncode
+                log.warning(
+                    "extension stopped",
+                    extra={"extension": child.installed.name, "exit_code": code},
+                )
+                self._lost(child, now)
+            if now >= child.next_start:
+                self._spawn(child)
+            return
+        if self._healthy(child):
+            if not child.healthy:
+                log.info("extension running", extra={"extension": child.installed.name})
+            child.healthy, child.answered, child.failures = True, True, 0
+            if now - child.started >= STEADY:
+                child.backoff_step = 0
+            return
+        child.failures += 1
+        child.healthy = False  # no subscription is sent while it does not answer
+        # A process that never answered yet gets longer to come up than a running one to answer.
+        patience = UNHEALTHY_ROUNDS if child.answered else STARTING_ROUNDS
+        if child.failures >= patience:
+            log.warning(
+                "extension unhealthy: restarting", extra={"extension": child.installed.name}
+            )
+            self._kill(child)
+            self._lost(child, now)
+
+    def _lost(self, child: _Child, now: float) -> None:
+        child.process = None
+        child.healthy = False
+        child.sent.clear()  # a new process holds no subscription
+        child.refused.clear()
+        delay = BACKOFF[min(child.backoff_step, len(BACKOFF) - 1)]
+        child.backoff_step += 1
+        child.next_start = now + delay
+
+    def _spawn(self, child: _Child) -> None:
+        name = child.installed.name
+        port = _free_port()
+        child.key = secrets.token_urlsafe(32)
+        child.url = f"http://127.0.0.1:{port}"
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("HOSTLER_")},
+            **{contract.CONFIG_PREFIX + k.upper(): v for k, v in child.installed.config.items()},
+            contract.SYSTEM_PREFIX + "NAME": name,
+            contract.SYSTEM_PREFIX + "HOST": "127.0.0.1",
+            contract.SYSTEM_PREFIX + "PORT": str(port),
+            contract.SYSTEM_PREFIX + "KEY": child.key,
+            contract.SYSTEM_PREFIX + "URL": self._api_url,
+            contract.SYSTEM_PREFIX + "TOKEN": self._token(name),
+        }
+        output: IO[bytes] = child.log.open("ab")
+        try:
+            child.process = subprocess.Popen(
+                list(child.installed.command),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,  # only prctl, before exec
+            )
+        except OSError as exc:
+            log.error("extension cannot start", extra={"extension": name, "error": str(exc)})
+            self._lost(child, time.monotonic())
+            return
+        finally:
+            output.close()
+        if child.started:
+            child.restarts += 1
+        child.started = time.monotonic()
+        child.failures, child.answered = 0, False
+        log.info("extension started", extra={"extension": name, "pid": child.process.pid})
+
+    def _healthy(self, child: _Child) -> bool:
+        try:
+            return self._http.get(f"{child.url}/api/health").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    # -- subscriptions -----------------------------------------------------------------------
+
+    def _sync(self, child: _Child, wanted: list[subscriptions.Subscription]) -> None:
+        by_id = {s.id: s for s in wanted}
+        for sub in wanted:
+            if child.sent.get(sub.id) == sub.settings or child.refused.get(sub.id) == sub.settings:
+                continue
+            self._subscribe(child, sub)
+        for gone in [sid for sid in child.sent if sid not in by_id]:
+            namespace, pipeline, _ = gone.split("/", 2)
+            body = contract.Unsubscribe(namespace=namespace, pipeline=pipeline, subscription=gone)
+            if self._call(child, "/api/unsubscribe", body.model_dump(mode="json")) is not None:
+                del child.sent[gone]
+        for gone in [sid for sid in child.refused if sid not in by_id]:
+            del child.refused[gone]
+
+    def _subscribe(self, child: _Child, sub: subscriptions.Subscription) -> None:
+        body = contract.Subscribe(
+            namespace=sub.namespace,
+            pipeline=sub.pipeline,
+            subscription=sub.id,
+            settings=dict(sub.settings),
+        )
+        answer = self._call(child, "/api/subscribe", body.model_dump(mode="json"))
+        if answer is None:
+            return
+        if answer.status_code == 200:
+            child.sent[sub.id] = sub.settings
+            child.refused.pop(sub.id, None)
+            described = contract.Subscribed.model_validate(answer.json())
+            log.info(
+                "subscribed",
+                extra={
+                    "extension": child.installed.name,
+                    "subscription": sub.id,
+                    "description": described.description,
+                },
+            )
+        else:
+            # Refused settings are not sent again until they change.
+            child.refused[sub.id] = sub.settings
+            log.warning(
+                "subscription refused",
+                extra={
+                    "extension": child.installed.name,
+                    "subscription": sub.id,
+                    "detail": _detail(answer),
+                },
+            )
+
+    def _call(self, child: _Child, path: str, body: Mapping[str, Any]) -> httpx.Response | None:
+        """POST ``body`` to the extension; None when it cannot be reached (tried next round)."""
+        try:
+            answer = self._http.post(
+                child.url + path, json=body, headers={"Authorization": f"Bearer {child.key}"}
+            )
+        except httpx.HTTPError as exc:
+            log.warning(
+                "extension not reachable",
+                extra={"extension": child.installed.name, "path": path, "error": str(exc)},
+            )
+            return None
+        if answer.status_code >= 500:
+            log.warning(
+                "extension failed",
+                extra={"extension": child.installed.name, "path": path, "detail": _detail(answer)},
+            )
+            return None
+        return answer
+
+    # -- stopping ----------------------------------------------------------------------------
+
+    def _shut_down(self, child: _Child) -> None:
+        process = child.process
+        if process is None or process.poll() is not None:
+            return
+        try:
+            self._http.post(
+                f"{child.url}/api/shutdown", headers={"Authorization": f"Bearer {child.key}"}
+            )
+            process.wait(STOP_GRACE)
+        except (httpx.HTTPError, subprocess.TimeoutExpired):
+            self._kill(child)
+
+    def _kill(self, child: _Child) -> None:
+        """Stop the process with SIGTERM, then SIGKILL after the grace; its whole group."""
+        process = child.process
+        if process is None:
+            return
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                process.wait(STOP_GRACE)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+
+def _status(child: _Child) -> extensions.Status:
+    process = child.process
+    if process is None or process.poll() is not None:
+        return extensions.Status(
+            child.installed.name, extensions.State.WAITING, None, child.restarts, 0
+        )
+    state = (
+        extensions.State.RUNNING
+        if child.healthy
+        else extensions.State.UNHEALTHY
+        if child.answered
+        else extensions.State.STARTING
+    )
+    return extensions.Status(
+        child.installed.name, state, process.pid, child.restarts, len(child.sent)
+    )
+
+
+_TAIL_CHUNK = 64 * 1024
+
+
+def _tail(file: IO[bytes], lines: int) -> list[str]:
+    """Return the last ``lines`` lines of ``file``, reading it from the end."""
+    end = file.seek(0, os.SEEK_END)
+    data = b""
+    position = end
+    while position > 0 and data.count(b"\n") <= lines:
+        step = min(_TAIL_CHUNK, position)
+        position -= step
+        file.seek(position)
+        data = file.read(step) + data
+    text = data.decode(errors="replace").splitlines()
+    return text[-lines:] if lines > 0 else []
+
+
+def _detail(answer: httpx.Response) -> str:
+    try:
+        return str(answer.json().get("detail", answer.text))
+    except ValueError:
+        return answer.text[:200]
+
+
+def _name(installed: Installed) -> str:
+    return installed.name
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Have the kernel send SIGTERM to the child if the server dies without stopping it (a
+    crash, SIGKILL): an orphaned extension would go on firing with nobody watching it."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port

@@ -1,0 +1,44 @@
+"""The subscriptions wanted: the triggers of every live version, and only of live versions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from hostler import testing
+from hostler.core import subscriptions
+from hostler.services import deployments, namespaces, pipelines
+from hostler.services import subscriptions as subscription_service
+from hostler.services.context import Context
+
+
+def config(pipeline: str, *triggers: Mapping[str, object]) -> dict[str, object]:
+    return {"id": pipeline, "tasks": [{"id": "t", "image": "x"}], "triggers": list(triggers)}
+
+
+def test_every_live_versions_triggers_are_wanted_under_stable_ids() -> None:
+    ctx = Context(store=testing.MemoryStore(), logs=testing.MemoryLogStore())
+    namespaces.create(ctx, "team-a")
+    every = {"extension": "interval", "settings": {"every": "1m"}}
+    nightly = {"extension": "cron", "id": "nightly", "settings": {"schedule": "0 2 * * *"}}
+    pipelines.up(ctx, "default", config("build", every, nightly))
+    pipelines.up(ctx, "team-a", config("report", every))
+    pipelines.up(ctx, "default", config("plain"))
+    # a registered version that is not live subscribes nothing
+    pipelines.register(ctx, "team-a", config("report"))
+
+    assert subscription_service.wanted(ctx) == [
+        subscriptions.Subscription(
+            "default/build/interval", "interval", "default", "build", {"every": "1m"}
+        ),
+        subscriptions.Subscription(
+            "default/build/nightly", "cron", "default", "build", {"schedule": "0 2 * * *"}
+        ),
+        subscriptions.Subscription(
+            "team-a/report/interval", "interval", "team-a", "report", {"every": "1m"}
+        ),
+    ]
+    deployments.deploy(ctx, "team-a", "report", 2)
+    assert [s.id for s in subscription_service.wanted(ctx)] == [
+        "default/build/interval",
+        "default/build/nightly",
+    ]
