@@ -1,13 +1,15 @@
 """The access check of every request: who sends it (their token), and may they do it.
 
-``authorize`` runs before each route. In development mode every request acts as ``anonymous``
-with every right, as the server says loudly at start-up; otherwise a request carries a bearer
+``authorize`` runs before each route. In development mode every request has every right, as the
+server says loudly at start-up, and acts as ``anonymous`` unless it carries a valid token (then as
+the token's holder, for the records); otherwise a request carries a bearer
 token (``Authorization: Bearer hst_…``) and needs what ``permissions.ROUTES`` says its route
 needs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 import fastapi
@@ -33,7 +35,9 @@ def authorize(request: fastapi.Request, credentials: Credentials) -> None:
     if needs is None:
         raise errors.Internal(f"route '{name}': says nothing of what it needs")
     if request.app.state.settings.dev:
-        request.state.principal = access.everything(deps.ANONYMOUS)
+        # A request that carries a valid token still acts as its holder (an extension's runs
+        # then say which extension started them); any other acts as anonymous, allowed anything.
+        request.state.principal = _dev_principal(request, credentials)
         return
     if needs is permissions.PUBLIC:
         return
@@ -50,6 +54,19 @@ def authorize(request: fastapi.Request, credentials: Credentials) -> None:
         _check_run_token(principal.run, name or "", request)
     if isinstance(needs, permissions.Needs):
         _check(principal, needs, request)
+
+
+def _dev_principal(
+    request: fastapi.Request, credentials: security.HTTPAuthorizationCredentials | None
+) -> access.Principal:
+    anonymous = access.everything(deps.ANONYMOUS)
+    if credentials is None:
+        return anonymous
+    try:
+        found = tokens.authenticate(request.app.state.context, credentials.credentials)
+    except errors.Unauthenticated:
+        return anonymous
+    return dataclasses.replace(anonymous, name=found.name, token=found.token, run=found.run)
 
 
 def _check_run_token(run: tokens_core.RunRef, name: str, request: fastapi.Request) -> None:

@@ -19,6 +19,7 @@ from hostler.api import access, errors, limits
 from hostler.api.routes import (
     deployments,
     events,
+    extensions,
     health,
     history,
     namespaces,
@@ -47,6 +48,7 @@ _ROUTERS = (
     history.router,
     secrets.router,
     objects.router,
+    extensions.router,
     tokens.router,
 )
 

@@ -102,6 +102,9 @@ ROUTES: dict[str, Needs | Open] = {
     "put_run_object": Needs(_K.OBJECTS, _A.WRITE),
     "get_run_object": Needs(_K.OBJECTS, _A.READ),
     "delete_run_object": Needs(_K.OBJECTS, _A.DELETE),
+    # extensions
+    "list_extensions": Needs(_K.EXTENSIONS, _A.READ, Target.INSTALLATION),
+    "get_extension_log": Needs(_K.EXTENSIONS, _A.READ, Target.INSTALLATION),
     # tokens and roles
     "list_tokens": Needs(_K.TOKENS, _A.READ, Target.INSTALLATION),
     "get_token": Needs(_K.TOKENS, _A.READ, Target.INSTALLATION),

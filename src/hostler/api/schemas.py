@@ -19,6 +19,7 @@ from hostler.core import (
     access,
     deployments,
     events,
+    extensions,
     history,
     namespaces,
     objects,
@@ -915,6 +916,43 @@ class Object(_Out):
             created=entity.created,
             created_by=entity.created_by,
         )
+
+
+class Extension(_Out):
+    """An installed extension and how it stands."""
+
+    name: str
+    state: Literal["starting", "running", "unhealthy", "waiting"] = pydantic.Field(
+        description="running: it answers and holds its subscriptions; waiting: it stopped and "
+        "starts again after its back-off."
+    )
+    pid: int | None = pydantic.Field(description="Its process; null when it is not running.")
+    restarts: int = pydantic.Field(description="Times it was started again since the server did.")
+    subscriptions: int = pydantic.Field(description="Subscriptions it holds.")
+
+    @classmethod
+    def from_entity(cls, entity: extensions.Status) -> Extension:
+        """Return the wire form of ``entity``."""
+        return cls(
+            name=entity.name,
+            state=entity.state.value,
+            pid=entity.pid,
+            restarts=entity.restarts,
+            subscriptions=entity.subscriptions,
+        )
+
+
+class ExtensionList(_Out):
+    """Every installed extension, by name."""
+
+    items: list[Extension]
+
+
+class ExtensionLog(_Out):
+    """The last lines of an extension's output."""
+
+    name: str
+    lines: list[str] = pydantic.Field(description="Oldest first; each a JSON log record.")
 
 
 class RotateResult(_Out):

@@ -12,6 +12,7 @@ from hostler.cli import (
     config,
     context,
     event,
+    extension,
     history,
     namespace,
     pipeline,
@@ -40,6 +41,7 @@ app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(run.app, name="run")
 app.add_typer(task.app, name="task")
 app.add_typer(event.app, name="event")
+app.add_typer(extension.app, name="extension")
 app.add_typer(service.app, name="service")
 app.add_typer(config.app, name="config")
 app.add_typer(plugins.app, name="plugins")

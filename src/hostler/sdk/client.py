@@ -207,6 +207,18 @@ class Client:
     def _get(self, path: str, **params: Any) -> Any:
         return self._request("GET", path, params=_query(**params))
 
+    # -- extensions -------------------------------------------------------------------------
+
+    def list_extensions(self) -> Json:
+        """Return the installed extensions with how each stands: ``{"items": [...]}``."""
+        result: Json = self._get("/extensions")
+        return result
+
+    def extension_log(self, name: str, lines: int = 100) -> Json:
+        """Return the last ``lines`` lines of extension ``name``'s output: ``{"name", "lines"}``."""
+        result: Json = self._get(f"/extensions/{_segment(name)}/logs", lines=lines)
+        return result
+
     # -- namespaces -------------------------------------------------------------------------
 
     def health(self) -> Json:

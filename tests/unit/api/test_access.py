@@ -234,6 +234,8 @@ def test_tokens_are_made_by_admins_and_their_secret_is_shown_once(secure: Setup)
     [
         ({"name": "Bad Name", "roles": ["admin"]}, "name"),
         ({"name": "anonymous", "roles": ["admin"]}, "name"),
+        ({"name": "extension-cron", "roles": ["admin"]}, "name"),
+        ({"name": "run-0123", "roles": ["admin"]}, "name"),
         ({"name": "x", "roles": []}, "roles"),
         ({"name": "x", "roles": ["namespace-owner"]}, "roles"),
         ({"name": "x", "roles": ["namespace-owner:Team"]}, "roles"),

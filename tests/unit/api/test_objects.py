@@ -192,6 +192,7 @@ def test_a_run_token_reaches_its_own_runs_objects_only(
     assert secure.get(f"{PIPELINES}/hello/versions", headers=mine).status_code == 200
     started = secure.post(f"{PIPELINES}/other/runs", json={}, headers=mine)
     assert started.status_code == 201, started.text
+    assert started.json()["trigger"] == "run:default/hello#1"
 
     refused = [
         ("get", f"{run_objects(2)}/result.txt"),

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import fastapi
 
-from hostler.api import deps, errors, limits, schemas
-from hostler.services import runs
+from hostler.api import access, deps, errors, limits, schemas
+from hostler.services import runs, tokens
 
 router = fastapi.APIRouter(tags=["runs"])
 
@@ -43,12 +43,15 @@ def list_runs(
 )
 def start_run(
     ctx: deps.ContextDep,
+    caller: access.PrincipalDep,
     namespace: deps.Namespace,
     pipeline: deps.Pipeline,
     body: Annotated[schemas.RunRequest, fastapi.Depends(_BODY)],
 ) -> schemas.Run:
-    """Start a run of the pipeline's live version (409 when no version is live)."""
-    return schemas.Run.from_entity(runs.start(ctx, namespace, pipeline, body.variables))
+    """Start a run of the pipeline's live version (409 when no version is live). Its trigger
+    says who started it: ``manual``, ``extension:NAME`` or ``run:NS/PIPELINE#RUN``."""
+    trigger = tokens.trigger_of(caller)
+    return schemas.Run.from_entity(runs.start(ctx, namespace, pipeline, body.variables, trigger))
 
 
 @router.get(_PREFIX + "/{run}", responses=errors.responses(404))
