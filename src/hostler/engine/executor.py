@@ -26,6 +26,7 @@ from hostler.core import (
     reasons,
     runs,
     secrets,
+    secretvalues,
     tasks,
     tokens,
     variables,
@@ -205,14 +206,14 @@ class Executor:
                 execution, tasks.Event.CANCEL, reason=stop.reason, ended=self._clock()
             )
         # Secrets come from the task's own env only: a run variable cannot name one to read it.
-        resolved = task_secrets.resolve(
+        resolved = secretvalues.resolve(
             self._store, self._cipher, execution.namespace, execution.pipeline, task.env
         )
         if isinstance(resolved, reasons.Reason):
             return self._fail_to_start(execution, resolved.description, kind=resolved.kind)
         # Objects after secrets: an object's content never names a secret to read.
         prepared = task_objects.prepare(
-            self._store, self._objects, execution, resolved.env, task.objects
+            self._store, self._objects, execution, resolved.values, task.objects
         )
         if isinstance(prepared, reasons.Reason):
             return self._fail_to_start(execution, prepared.description, kind=prepared.kind)

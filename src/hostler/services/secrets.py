@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hostler.core import access, errors, pipelines, ports, secrets
+from hostler.core import access, errors, pipelines, ports, reasons, secrets, secretvalues
 from hostler.services import audit, pages
 from hostler.services.context import Context
 
@@ -126,19 +126,18 @@ def rotate(ctx: Context) -> int:
 
 
 def missing(ctx: Context, namespace: str, config: pipelines.Config) -> list[secrets.Ref]:
-    """Return the secrets ``config`` refers to that its tasks could not use today."""
+    """Return the secrets ``config`` refers to (in task env and trigger settings) that could not
+    be used today."""
     env = {f"{task.id}.{key}": value for task in config.tasks for key, value in task.env.items()}
+    env.update(
+        (f"{trigger.key}.{name}", value)
+        for trigger in config.triggers
+        for name, value in trigger.settings.items()
+        if isinstance(value, str)
+    )
     refs = secrets.references(env)
-    absent = []
-    for ref in refs:
-        is_global = ref.scope is secrets.Scope.GLOBAL
-        try:
-            found = ctx.store.get_secret(
-                None if is_global else namespace, None if is_global else config.id, ref.name
-            )
-        except errors.NotFound:
-            absent.append(ref)
-            continue
-        if not found.usable_in(namespace):
-            absent.append(ref)
-    return absent
+    return [
+        ref
+        for ref in refs
+        if isinstance(secretvalues.find(ctx.store, namespace, config.id, ref), reasons.Reason)
+    ]

@@ -6,7 +6,9 @@ from collections.abc import Mapping
 
 from hostler import testing
 from hostler.core import subscriptions
+from hostler.crypto import aesgcm
 from hostler.services import deployments, namespaces, pipelines
+from hostler.services import secrets as secret_service
 from hostler.services import subscriptions as subscription_service
 from hostler.services.context import Context
 
@@ -42,3 +44,22 @@ def test_every_live_versions_triggers_are_wanted_under_stable_ids() -> None:
         "default/build/interval",
         "default/build/nightly",
     ]
+
+
+def test_secrets_in_settings_are_resolved_and_a_missing_one_holds_the_subscription() -> None:
+    ctx = Context(
+        store=testing.MemoryStore(),
+        logs=testing.MemoryLogStore(),
+        cipher=aesgcm.Keyring(aesgcm.parse_key(aesgcm.new_key())),
+    )
+    hook = {"extension": "webhook", "settings": {"secret": "secret{{HOOK_KEY}}", "n": 1}}
+    pipelines.up(ctx, "default", config("build", hook))
+    assert subscription_service.wanted(ctx) == []
+    [missing] = secret_service.missing(
+        ctx, "default", ctx.store.get_version("default", "build", 1).config
+    )
+    assert str(missing) == "secret{{HOOK_KEY}}"
+
+    secret_service.put(ctx, "default", "build", "HOOK_KEY", "a-long-signing-key-0123")
+    [wanted] = subscription_service.wanted(ctx)
+    assert wanted.settings == {"secret": "a-long-signing-key-0123", "n": 1}

@@ -1,4 +1,4 @@
-"""The secrets of a starting task: resolved from the store, or the reason naming what is missing."""
+"""Secret values where they are used: resolved from the store, or why not (naming them)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import datetime
 import pytest
 
 from hostler import testing
-from hostler.core import pipelines, reasons, secrets
+from hostler.core import pipelines, reasons, secrets, secretvalues
 from hostler.crypto import aesgcm
-from hostler.engine import secrets as task_secrets
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
@@ -57,16 +56,16 @@ def test_references_are_replaced_and_their_values_masked(
     put(store, cipher, "default", "p", "PW", "hunter22")
     put(store, cipher, None, None, "TOKEN", "tok-123456", ("def*",))
     env = {"A": "pw=secret{{PW}}", "B": "global_secret{{TOKEN}}", "C": "plain"}
-    resolved = task_secrets.resolve(store, cipher, "default", "p", env)
-    assert isinstance(resolved, task_secrets.Resolved)
-    assert resolved.env == {"A": "pw=hunter22", "B": "tok-123456", "C": "plain"}
+    resolved = secretvalues.resolve(store, cipher, "default", "p", env)
+    assert isinstance(resolved, secretvalues.Resolved)
+    assert resolved.values == {"A": "pw=hunter22", "B": "tok-123456", "C": "plain"}
     assert resolved.masker.mask("hunter22 tok-123456") == "*** ***"
 
 
 def test_every_missing_secret_is_named(store: testing.MemoryStore, cipher: aesgcm.Keyring) -> None:
     put(store, cipher, None, None, "ELSEWHERE", "value-1", ("team-*",))
     env = {"A": "secret{{PW}}", "B": "global_secret{{NONE}}", "C": "global_secret{{ELSEWHERE}}"}
-    reason = task_secrets.resolve(store, cipher, "default", "p", env)
+    reason = secretvalues.resolve(store, cipher, "default", "p", env)
     assert reason == reasons.Reason(
         reasons.Kind.SECRET_MISSING,
         "secret{{PW}}: not among the secrets of pipeline 'default/p'; "
@@ -80,14 +79,13 @@ def test_without_a_key_or_with_a_lost_one_the_task_cannot_start(
 ) -> None:
     put(store, cipher, "default", "p", "PW", "hunter22")
     env = {"A": "secret{{PW}}"}
-    reason = task_secrets.resolve(store, None, "default", "p", env)
+    reason = secretvalues.resolve(store, None, "default", "p", env)
     assert isinstance(reason, reasons.Reason) and reason.kind is reasons.Kind.SECRET_ERROR
     other = aesgcm.Keyring(aesgcm.parse_key(aesgcm.new_key()))
-    reason = task_secrets.resolve(store, other, "default", "p", env)
+    reason = secretvalues.resolve(store, other, "default", "p", env)
     assert isinstance(reason, reasons.Reason) and reason.kind is reasons.Kind.SECRET_ERROR
-    assert task_secrets.masker(store, other, "default", "p", env) is secrets.NO_MASK
 
 
 def test_an_env_without_references_needs_no_store_or_key(store: testing.MemoryStore) -> None:
-    resolved = task_secrets.resolve(store, None, "default", "p", {"A": "x"})
-    assert resolved == task_secrets.Resolved({"A": "x"}, secrets.NO_MASK)
+    resolved = secretvalues.resolve(store, None, "default", "p", {"A": "x"})
+    assert resolved == secretvalues.Resolved({"A": "x"}, secrets.NO_MASK)
