@@ -40,6 +40,11 @@ class Server(_Section):
     max_pipeline_bytes: int = pydantic.Field(
         256 * 1024, ge=1024, description="Largest pipeline configuration accepted."
     )
+    max_event_bytes: int = pydantic.Field(
+        1024 * 1024,
+        ge=1024,
+        description="Largest webhook payload accepted for an extension (413 beyond).",
+    )
     task_url: str | None = pydantic.Field(
         None,
         description="The URL tasks reach this server at, given to a task with inject_api_token "

@@ -19,7 +19,7 @@ from hostler.core import errors
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 
-Setting = Literal["max_body_bytes", "max_pipeline_bytes"]
+Setting = Literal["max_body_bytes", "max_pipeline_bytes", "max_event_bytes"]
 """The ``server`` setting that holds a route's limit."""
 
 

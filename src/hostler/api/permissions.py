@@ -105,6 +105,8 @@ ROUTES: dict[str, Needs | Open] = {
     # extensions
     "list_extensions": Needs(_K.EXTENSIONS, _A.READ, Target.INSTALLATION),
     "get_extension_log": Needs(_K.EXTENSIONS, _A.READ, Target.INSTALLATION),
+    # webhooks: the extension checks the sender (a signature), not Hostler
+    "deliver_event": PUBLIC,
     # tokens and roles
     "list_tokens": Needs(_K.TOKENS, _A.READ, Target.INSTALLATION),
     "get_token": Needs(_K.TOKENS, _A.READ, Target.INSTALLATION),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Mapping
+from typing import Any
 
 
 class State(enum.StrEnum):
@@ -30,3 +32,27 @@ class Status:
     """How many times it was started again since the server started."""
     subscriptions: int
     """How many subscriptions it holds."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Delivery:
+    """A request from outside for an extension (a webhook), as Hostler forwards it. Immutable.
+
+    ``subscription`` is the id of the subscription the sender's URL names; ``headers`` have
+    lower-case names; ``body`` is the raw body.
+    """
+
+    subscription: str | None
+    method: str
+    path: str
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclasses.dataclass(frozen=True)
+class Reply:
+    """What the extension answers a delivery with, for its sender: a status and a JSON body."""
+
+    status: int
+    body: Any

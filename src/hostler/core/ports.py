@@ -306,6 +306,12 @@ class ExtensionHost(Protocol):
         extension that is not installed."""
         ...
 
+    def forward(self, name: str, delivery: extensions.Delivery) -> extensions.Reply:
+        """Hand ``delivery`` to extension ``name`` and return its answer for the sender; NotFound
+        for an extension that is not installed, Unavailable for one that is not running or
+        fails."""
+        ...
+
 
 # --------------------------------------------------------------------------------------------
 # Cipher: how secret values are encrypted at rest.

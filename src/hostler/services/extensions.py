@@ -14,6 +14,17 @@ def list_(ctx: Context) -> list[extensions.Status]:
     return ctx.extensions.statuses() if ctx.extensions is not None else []
 
 
+def forward(ctx: Context, name: str, delivery: extensions.Delivery) -> extensions.Reply:
+    """Hand a webhook's ``delivery`` to extension ``name``; return its answer for the sender."""
+    if ctx.extensions is None:
+        raise errors.NotFound(
+            f"extension '{name}': not installed (installed: none)",
+            field="name",
+            hint="this server runs no extensions",
+        )
+    return ctx.extensions.forward(name, delivery)
+
+
 def log(ctx: Context, name: str, lines: int) -> list[str]:
     """Return the last ``lines`` lines of extension ``name``'s output."""
     if not 1 <= lines <= MAX_LOG_LINES:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import ctypes
 import dataclasses
 import logging
@@ -132,6 +133,39 @@ class Supervisor:
     def log(self, name: str, lines: int) -> list[str]:
         """Return the last ``lines`` lines of extension ``name``'s output (of every process it
         ran since it was installed, newest last)."""
+        child = self._child(name)
+        try:
+            with child.log.open("rb") as file:
+                return _tail(file, lines)
+        except FileNotFoundError:
+            return []
+
+    def forward(self, name: str, delivery: extensions.Delivery) -> extensions.Reply:
+        """Hand ``delivery`` to extension ``name`` (its ``external-event``); return its answer."""
+        child = self._child(name)
+        if not child.healthy:
+            raise errors.Unavailable(
+                f"extension '{name}': not running",
+                hint="see 'hostler extension list' and 'hostler extension logs'",
+            )
+        body = contract.ExternalEvent(
+            subscription=delivery.subscription,
+            method=delivery.method,
+            path=delivery.path,
+            query=dict(delivery.query),
+            headers=dict(delivery.headers),
+            body=base64.b64encode(delivery.body).decode(),
+        )
+        answer = self._call(child, "/api/external-event", body.model_dump(mode="json"))
+        if answer is None or answer.status_code != 200:
+            raise errors.Unavailable(
+                f"extension '{name}': failed to take the event",
+                hint="see 'hostler extension logs " + name + "'",
+            )
+        reply = contract.Answer.model_validate(answer.json())
+        return extensions.Reply(reply.status, reply.body)
+
+    def _child(self, name: str) -> _Child:
         child = self._children.get(name)
         if child is None:
             known = ", ".join(self._children) or "none"
@@ -140,11 +174,7 @@ class Supervisor:
                 field="name",
                 hint="list the extensions with 'hostler extension list'",
             )
-        try:
-            with child.log.open("rb") as file:
-                return _tail(file, lines)
-        except FileNotFoundError:
-            return []
+        return child
 
     # -- the rounds --------------------------------------------------------------------------
 

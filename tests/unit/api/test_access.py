@@ -79,6 +79,7 @@ def request(setup: Setup, method: str, path: str, namespace: str, token: str | N
         "role": "nobody",
         "name": "API_TOKEN",
         "key": "report.txt",
+        "trigger": "webhook",
     }
     url = re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], path)
     query = {"namespace": namespace} if "/events" in path else {}
@@ -120,7 +121,7 @@ def test_anonymous_requests_are_refused_everywhere_but_health(secure: Setup) -> 
     for operation, method, path in operations(secure.client):
         answer = request(secure, method, path, "team-a", None)
         if permissions.ROUTES[operation] is permissions.PUBLIC:
-            assert answer.status_code == 200, operation
+            assert answer.status_code not in (401, 403), operation
         else:
             body = assert_problem(answer, 401, "unauthenticated", field=None)
             assert body["detail"] == "request: carries no token", operation

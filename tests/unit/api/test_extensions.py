@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pathlib
 from collections.abc import Iterator
 
 import pytest
@@ -26,6 +27,15 @@ class Host:
             extensions.Status("interval", extensions.State.WAITING, None, 0, 0),
         ]
 
+    def __init__(self) -> None:
+        self.delivered: list[extensions.Delivery] = []
+
+    def forward(self, name: str, delivery: extensions.Delivery) -> extensions.Reply:
+        if name != "webhook":
+            raise errors.NotFound(f"extension '{name}': not installed", field="name")
+        self.delivered.append(delivery)
+        return extensions.Reply(202, {"run": 7})
+
     def log(self, name: str, lines: int) -> list[str]:
         if name != "cron":
             raise errors.NotFound(f"extension '{name}': not installed", field="name")
@@ -33,9 +43,14 @@ class Host:
 
 
 @pytest.fixture
-def api(ctx: Context, settings: config.Settings) -> Iterator[testclient.TestClient]:
+def host() -> Host:
+    return Host()
+
+
+@pytest.fixture
+def api(ctx: Context, settings: config.Settings, host: Host) -> Iterator[testclient.TestClient]:
     with testclient.TestClient(
-        app.create(dataclasses.replace(ctx, extensions=Host()), settings)
+        app.create(dataclasses.replace(ctx, extensions=host), settings)
     ) as client:
         yield client
 
@@ -82,3 +97,39 @@ def test_runs_an_extension_starts_say_so_even_in_development_mode(
     assert again != text
     plain = client.post(f"{API}/namespaces/default/pipelines/hello/runs", json={})
     assert plain.json()["trigger"] == "manual"
+
+
+HOOK = f"{API}/extensions/webhook/events/default/hello/on-push"
+
+
+def test_a_webhook_reaches_its_extension_whole_and_its_answer_goes_back(
+    ctx: Context, tmp_path: pathlib.Path, host: Host
+) -> None:
+    secure = config.Settings(data_dir=tmp_path, server=config.Server(max_event_bytes=2048))
+    with testclient.TestClient(
+        app.create(dataclasses.replace(ctx, extensions=host), secure)
+    ) as client:
+        # no Hostler token: the extension checks the sender
+        answer = client.post(
+            HOOK,
+            content=b'{"ref": "main"}',
+            headers={"X-Signature": "sha256=ab"},
+            params={"a": "1"},
+        )
+        assert (answer.status_code, answer.json()) == (202, {"run": 7})
+        [delivery] = host.delivered
+        assert delivery.subscription == "default/hello/on-push"
+        assert (delivery.method, delivery.path, delivery.body) == (
+            "POST",
+            "/default/hello/on-push",
+            b'{"ref": "main"}',
+        )
+        assert delivery.headers["x-signature"] == "sha256=ab"
+        assert dict(delivery.query) == {"a": "1"}
+
+        too_big = client.post(HOOK, content=b"x" * 2049)
+        body = assert_problem(too_big, 413, "too_large", field=None)
+        assert "server.max_event_bytes" in body["hint"]
+        unknown = client.post(f"{API}/extensions/ghost/events/default/hello/t", content=b"{}")
+        assert_problem(unknown, 404, "not_found", field="name")
+        assert len(host.delivered) == 1

@@ -13,7 +13,7 @@ from typing import Any
 import pydantic
 
 from hostler.core import errors
-from hostler.sdk.extension import Extension, Subscription
+from hostler.sdk.extension import Answer, Event, Extension, Subscription
 
 
 class RecorderConfig(pydantic.BaseModel):
@@ -41,6 +41,10 @@ class Recorder(Extension[Settings]):
 
     def unsubscribe(self, sub: Subscription[Settings]) -> None:
         self._write("unsubscribe", sub.id, {})
+
+    def external_event(self, event: Event[Settings]) -> Answer:
+        sub = event.subscription.id if event.subscription is not None else None
+        return Answer(status=202, body={"subscription": sub, "bytes": len(event.body)})
 
     def _write(self, what: str, sub: str, settings: dict[str, Any]) -> None:
         with open(self.config.record, "a") as out:

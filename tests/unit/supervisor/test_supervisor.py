@@ -133,3 +133,13 @@ def _exists(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_a_delivery_reaches_the_extension_and_its_answer_comes_back(harness: Harness) -> None:
+    harness.wanted = [sub("a")]
+    until(lambda: len(harness.lines()) == 1, "subscribed")
+    delivery = extensions.Delivery("default/p/a", "POST", "/default/p/a", {}, {}, b"\x00\xffdata")
+    reply = harness.supervisor.forward("recorder", delivery)
+    assert (reply.status, reply.body) == (202, {"subscription": "default/p/a", "bytes": 6})
+    with pytest.raises(errors.NotFound):
+        harness.supervisor.forward("ghost", delivery)
