@@ -7,6 +7,8 @@ the CLI are the real ones.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import pathlib
@@ -52,6 +54,7 @@ def server(tmp_path: pathlib.Path) -> Iterator[tuple[Server, ServerProcess]]:
             "SCHEDULER__BACKEND": "local",
             "SCHEDULER__LOCAL__WORK_DIR": str(tmp_path / "work"),
             "ENGINE__POLL_INTERVAL": "0.2",
+            "SERVER__MAX_EVENT_BYTES": "4096",
         },
     )
     process.start()
@@ -61,9 +64,9 @@ def server(tmp_path: pathlib.Path) -> Iterator[tuple[Server, ServerProcess]]:
         process.stop()
 
 
-def runs(server: Server) -> list[dict[str, Any]]:
+def runs(server: Server, pipeline: str = "tick") -> list[dict[str, Any]]:
     answer = httpx.get(
-        f"{server.url}/api/v1/namespaces/default/pipelines/tick/runs", params={"limit": 200}
+        f"{server.url}/api/v1/namespaces/default/pipelines/{pipeline}/runs", params={"limit": 200}
     )
     found: list[dict[str, Any]] = answer.json()["items"]
     return found
@@ -131,3 +134,81 @@ def _exists(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+HOOKED = """
+id: hooked
+tasks:
+  - id: noop
+    image: "busybox:stable"
+    command: ["true"]
+triggers:
+  - extension: webhook
+    id: on-push
+    settings:
+      secret: "secret{{HOOK_KEY}}"
+      variables: {SHA: after, REPO: repository.full_name, BRANCH: ref}
+"""
+
+PUSH = {
+    "ref": "refs/heads/main",
+    "before": "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+    "after": "59b20b8d5c6ff8d09518454d4dd8b7a30f095ab5",
+    "repository": {"id": 186853002, "name": "hello", "full_name": "acme/hello", "private": False},
+    "pusher": {"name": "octocat", "email": "octocat@example.com"},
+    "commits": [{"id": "59b20b8d5c6ff8d09518454d4dd8b7a30f095ab5", "message": "Fix the build"}],
+}
+
+
+def test_a_signed_webhook_starts_exactly_one_run_and_anything_else_none(
+    server: tuple[Server, ServerProcess], tmp_path: pathlib.Path
+) -> None:
+    api, _ = server
+    key = "a-signing-key-of-some-length-0123"
+    ok(api.cli("pipeline", "up", write(tmp_path, "hooked.yaml", HOOKED), "-y"))
+    put = httpx.put(
+        f"{api.url}/api/v1/namespaces/default/pipelines/hooked/secrets/HOOK_KEY",
+        json={"value": key},
+    )
+    assert put.status_code == 200, put.text
+    until(lambda: extension(api, "webhook")["subscriptions"] == 1, "subscribed")
+    url = f"{api.url}/api/v1/extensions/webhook/events/default/hooked/on-push"
+
+    def send(body: bytes, signature: str | None) -> httpx.Response:
+        headers = {"Content-Type": "application/json"}
+        if signature is not None:
+            headers["X-Hostler-Signature-256"] = signature
+        return httpx.post(url, content=body, headers=headers)
+
+    def sign(body: bytes) -> str:
+        return "sha256=" + hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
+
+    body = json.dumps(PUSH).encode()
+    started = send(body, sign(body))
+    assert started.status_code == 202, started.text
+    [run] = runs(api, "hooked")
+    assert run["id"] == started.json()["run"]
+    assert run["trigger"] == "extension:webhook"
+    assert {k: run["variables"][k] for k in ("SHA", "REPO", "BRANCH")} == {
+        "SHA": PUSH["after"],
+        "REPO": "acme/hello",
+        "BRANCH": "refs/heads/main",
+    }
+
+    refused = {
+        "wrong signature": send(body, sign(b"something else")),
+        "no signature": send(body, None),
+        "not JSON": send(b"<xml/>", sign(b"<xml/>")),
+        "too large": send(b"{}" + b" " * 5000, sign(b"{}" + b" " * 5000)),
+    }
+    statuses = {what: answer.status_code for what, answer in refused.items()}
+    assert statuses == {
+        "wrong signature": 401,
+        "no signature": 401,
+        "not JSON": 400,
+        "too large": 413,
+    }
+    for answer in refused.values():
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert key not in answer.text
+    assert len(runs(api, "hooked")) == 1

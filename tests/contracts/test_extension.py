@@ -22,7 +22,7 @@ import httpx
 import pydantic
 import pytest
 
-from hostler.extensions import cron, interval
+from hostler.extensions import cron, interval, webhook
 from hostler.sdk import extension
 from hostler.sdk.extension import contract, server
 
@@ -78,6 +78,13 @@ CASES = [
         {"schedule": "0 2 * * *", "timezone": "Europe/Paris"},
         {"schedule": "0 2 * *"},
         "settings.schedule",
+    ),
+    Case(
+        webhook.Trigger,
+        {"secret": "conformance-webhook-secret", "variables": {"SHA": "after"}},
+        {"secret": "conformance-webhook-secret", "variables": {"SHA": "head_commit.id"}},
+        {"secret": "too-short"},
+        "settings.secret",
     ),
 ]
 

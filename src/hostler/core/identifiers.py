@@ -21,7 +21,7 @@ def check(value: str, *, what: str, field: str) -> str:
         raise errors.InvalidArgument(
             f"{what}: must not be empty", field=field, hint="give a name such as 'build'"
         )
-    if len(value) > MAX_LENGTH or not _IDENTIFIER.match(value):
+    if len(value) > MAX_LENGTH or not _IDENTIFIER.fullmatch(value):
         raise errors.InvalidArgument(
             f"{what} '{value}': not a valid identifier",
             field=field,
@@ -35,12 +35,14 @@ def check(value: str, *, what: str, field: str) -> str:
 
 def is_valid(value: str) -> bool:
     """Tell whether ``value`` is a valid identifier."""
-    return isinstance(value, str) and len(value) <= MAX_LENGTH and bool(_IDENTIFIER.match(value))
+    return (
+        isinstance(value, str) and len(value) <= MAX_LENGTH and bool(_IDENTIFIER.fullmatch(value))
+    )
 
 
 def check_variable(name: str, *, field: str) -> str:
     """Return ``name`` when it is a valid environment variable name, else raise InvalidArgument."""
-    if not _VARIABLE.match(name or ""):
+    if not _VARIABLE.fullmatch(name or ""):
         raise errors.InvalidArgument(
             f"variable '{name}': not a valid name",
             field=field,

@@ -49,3 +49,10 @@ def test_invalid_variable_name_is_rejected_naming_the_field(name: str) -> None:
     with pytest.raises(errors.InvalidArgument, match="not a valid name") as caught:
         identifiers.check_variable(name, field=f"variables.{name}")
     assert caught.value.field == f"variables.{name}"
+
+
+def test_a_trailing_newline_is_not_part_of_a_name() -> None:
+    with pytest.raises(errors.InvalidArgument):
+        identifiers.check_variable("SHA\n", field="x")
+    with pytest.raises(errors.InvalidArgument):
+        identifiers.check("name\n", what="thing", field="x")
