@@ -1,8 +1,9 @@
-"""Errors on the wire: one table from error category to HTTP status, problem+json responses.
+"""Errors on the wire: error categories as HTTP statuses, and problem+json responses.
 
 Every error the API answers is an RFC 9457 problem document (``application/problem+json``) with
 Hostler's stable ``code``, the failing ``field`` and a ``hint``. Categories of
-``hostler.core.errors`` map to statuses in ``STATUS`` and nowhere else.
+``hostler.core.errors`` map to statuses in ``hostler.core.errors.HTTP`` and nowhere else: the
+extension SDK answers with the same table.
 """
 
 from __future__ import annotations
@@ -26,20 +27,8 @@ _log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://hostler.dev/problems/"
 
-STATUS: dict[type[errors.HostlerError], tuple[int, str]] = {
-    errors.NotFound: (404, "Not found"),
-    errors.AlreadyExists: (409, "Already exists"),
-    errors.TooLarge: (413, "Too large"),
-    errors.InvalidArgument: (422, "Invalid argument"),
-    errors.FailedPrecondition: (409, "Failed precondition"),
-    errors.Conflict: (409, "Conflict"),
-    errors.PermissionDenied: (403, "Permission denied"),
-    errors.Unauthenticated: (401, "Unauthenticated"),
-    errors.Unavailable: (503, "Unavailable"),
-    errors.Internal: (500, "Internal error"),
-    errors.HostlerError: (500, "Internal error"),
-}
-"""Error category → (HTTP status, title). The most specific class in an error's MRO wins."""
+STATUS = errors.HTTP
+"""Error category → (HTTP status, title): ``hostler.core.errors.HTTP``."""
 
 _DESCRIPTIONS = {
     401: "Unauthenticated: the request did not say who sent it, or said it wrongly.",

@@ -87,3 +87,20 @@ class Internal(HostlerError):
     """A bug or an unexpected state inside Hostler."""
 
     code = "internal"
+
+
+HTTP: dict[type[HostlerError], tuple[int, str]] = {
+    NotFound: (404, "Not found"),
+    AlreadyExists: (409, "Already exists"),
+    TooLarge: (413, "Too large"),
+    InvalidArgument: (422, "Invalid argument"),
+    FailedPrecondition: (409, "Failed precondition"),
+    Conflict: (409, "Conflict"),
+    PermissionDenied: (403, "Permission denied"),
+    Unauthenticated: (401, "Unauthenticated"),
+    Unavailable: (503, "Unavailable"),
+    Internal: (500, "Internal error"),
+    HostlerError: (500, "Internal error"),
+}
+"""Error category → (HTTP status, title), as the API and extensions both answer: the most
+specific class in an error's MRO wins."""

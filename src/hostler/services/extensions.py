@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hostler.core import errors, extensions
+from hostler.core import errors, extensions, ports
 from hostler.services.context import Context
 
 MAX_LOG_LINES = 10_000
@@ -16,13 +16,7 @@ def list_(ctx: Context) -> list[extensions.Status]:
 
 def forward(ctx: Context, name: str, delivery: extensions.Delivery) -> extensions.Reply:
     """Hand a webhook's ``delivery`` to extension ``name``; return its answer for the sender."""
-    if ctx.extensions is None:
-        raise errors.NotFound(
-            f"extension '{name}': not installed (installed: none)",
-            field="name",
-            hint="this server runs no extensions",
-        )
-    return ctx.extensions.forward(name, delivery)
+    return _host(ctx, name).forward(name, delivery)
 
 
 def log(ctx: Context, name: str, lines: int) -> list[str]:
@@ -33,10 +27,14 @@ def log(ctx: Context, name: str, lines: int) -> list[str]:
             field="lines",
             hint=f"ask for 1 to {MAX_LOG_LINES} lines",
         )
+    return _host(ctx, name).log(name, lines)
+
+
+def _host(ctx: Context, name: str) -> ports.ExtensionHost:
     if ctx.extensions is None:
         raise errors.NotFound(
             f"extension '{name}': not installed (installed: none)",
             field="name",
             hint="this server runs no extensions",
         )
-    return ctx.extensions.log(name, lines)
+    return ctx.extensions

@@ -2,7 +2,7 @@
 
 An extension raises the errors of ``hostler.core.errors`` (``InvalidArgument``, ``NotFound``,
 ``Unauthenticated``, ...); the SDK answers them as problem documents shaped as the Hostler API's,
-with the same statuses (``hostler.api.errors.STATUS``, which the SDK may not import).
+with the same statuses (``hostler.core.errors.HTTP``, as the API's).
 """
 
 from __future__ import annotations
@@ -12,20 +12,8 @@ import pydantic_core
 from hostler.core import errors
 from hostler.sdk.extension import contract
 
-STATUS: dict[type[errors.HostlerError], tuple[int, str]] = {
-    errors.NotFound: (404, "Not found"),
-    errors.AlreadyExists: (409, "Already exists"),
-    errors.TooLarge: (413, "Too large"),
-    errors.InvalidArgument: (422, "Invalid argument"),
-    errors.FailedPrecondition: (409, "Failed precondition"),
-    errors.Conflict: (409, "Conflict"),
-    errors.PermissionDenied: (403, "Permission denied"),
-    errors.Unauthenticated: (401, "Unauthenticated"),
-    errors.Unavailable: (503, "Unavailable"),
-    errors.Internal: (500, "Internal error"),
-    errors.HostlerError: (500, "Internal error"),
-}
-"""Error category → (HTTP status, title). The most specific class in an error's MRO wins."""
+STATUS = errors.HTTP
+"""Error category → (HTTP status, title): ``hostler.core.errors.HTTP``."""
 
 
 def problem(
