@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import ctypes
 import dataclasses
 import logging
@@ -122,8 +123,12 @@ class Supervisor:
         if self._thread is not None:
             self._thread.join(STOP_GRACE + TIMEOUT)
         with self._lock:
-            for child in self._children.values():
-                self._shut_down(child)
+            running = [c for c in self._children.values() if c.alive()]
+            for child in running:  # all at once: the grace runs for every one together
+                self._ask_to_stop(child)
+            deadline = time.monotonic() + STOP_GRACE
+            for child in running:
+                self._wait_or_kill(child, deadline)
         self._http.close()
 
     def statuses(self) -> list[extensions.Status]:
@@ -355,17 +360,25 @@ class Supervisor:
 
     # -- stopping ----------------------------------------------------------------------------
 
-    def _shut_down(self, child: _Child) -> None:
+    def _ask_to_stop(self, child: _Child) -> None:
+        with contextlib.suppress(httpx.HTTPError):  # one that does not answer is killed later
+            self._http.post(
+                f"{child.url}/api/shutdown",
+                headers={"Authorization": f"Bearer {child.key}"},
+                timeout=1.0,
+            )
+
+    def _wait_or_kill(self, child: _Child, deadline: float) -> None:
         process = child.process
-        if process is None or process.poll() is not None:
+        if process is None:
             return
         try:
-            self._http.post(
-                f"{child.url}/api/shutdown", headers={"Authorization": f"Bearer {child.key}"}
-            )
-            process.wait(STOP_GRACE)
-        except (httpx.HTTPError, subprocess.TimeoutExpired):
-            self._kill(child)
+            process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("extension did not stop: killed", extra={"extension": child.installed.name})
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
     def _kill(self, child: _Child) -> None:
         """Stop the process with SIGTERM, then SIGKILL after the grace; its whole group."""
@@ -434,11 +447,12 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent() -> None:
-    """Have the kernel send SIGTERM to the child if the server dies without stopping it (a
-    crash, SIGKILL): an orphaned extension would go on firing with nobody watching it."""
+    """Have the kernel kill the child if the server dies without stopping it (a crash, SIGKILL):
+    an orphaned extension would go on firing with nobody watching it, and keeps nothing worth a
+    gentler end."""
     if sys.platform == "linux":
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
 
 
 def _free_port() -> int:
