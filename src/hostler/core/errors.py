@@ -89,6 +89,15 @@ class Internal(HostlerError):
     code = "internal"
 
 
+def changed_elsewhere(subject: str, revision: int, expected: int) -> Conflict:
+    """Return the error of a compare-and-set that lost: ``subject`` is at ``revision`` now, not
+    at the ``expected`` one the writer read."""
+    return Conflict(
+        f"{subject}: changed by someone else (revision {revision}, expected {expected})",
+        hint="read it again and retry",
+    )
+
+
 HTTP: dict[type[HostlerError], tuple[int, str]] = {
     NotFound: (404, "Not found"),
     AlreadyExists: (409, "Already exists"),

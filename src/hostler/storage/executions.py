@@ -226,7 +226,4 @@ def update(
     if current is None:
         runs.get(connection, e.namespace, e.pipeline, e.run)
         raise errors.NotFound(f"{name}: not found", field="task")
-    raise errors.Conflict(
-        f"{name}: changed by someone else (revision {current}, expected {expected_revision})",
-        hint="read it again and retry",
-    )
+    raise errors.changed_elsewhere(name, current, expected_revision)

@@ -127,11 +127,7 @@ def update(
     current = connection.execute(sa.select(_P.c.revision).where(key)).scalar()
     if current is None:
         raise not_found(connection, pipeline.namespace, pipeline.id)
-    raise errors.Conflict(
-        f"pipeline '{pipeline.ref}': changed by someone else "
-        f"(revision {current}, expected {expected_revision})",
-        hint="read it again and retry",
-    )
+    raise errors.changed_elsewhere(f"pipeline '{pipeline.ref}'", current, expected_revision)
 
 
 def find_version(

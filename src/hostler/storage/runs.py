@@ -217,8 +217,4 @@ def update(
     current = connection.execute(_REVISION, key).scalar()
     if current is None:
         raise not_found(connection, run.namespace, run.pipeline, run.id)
-    raise errors.Conflict(
-        f"run '{run.ref}': changed by someone else "
-        f"(revision {current}, expected {expected_revision})",
-        hint="read it again and retry",
-    )
+    raise errors.changed_elsewhere(f"run '{run.ref}'", current, expected_revision)

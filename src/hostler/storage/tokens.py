@@ -168,11 +168,7 @@ def update(connection: sa.Connection, token: tokens.Token, expected_revision: in
     current = connection.execute(sa.select(_T.c.revision).where(_T.c.id == token.id)).scalar()
     if current is None:
         raise not_found(token.id)
-    raise errors.Conflict(
-        f"token '{token.id}': changed by someone else "
-        f"(revision {current}, expected {expected_revision})",
-        hint="read it again and retry",
-    )
+    raise errors.changed_elsewhere(f"token '{token.id}'", current, expected_revision)
 
 
 def delete(connection: sa.Connection, token: str) -> None:

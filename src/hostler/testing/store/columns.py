@@ -13,9 +13,6 @@ from typing import TypeVar
 
 from hostler.core import errors
 
-RETRY = "read it again and retry"
-"""The hint of a ``Conflict``: a compare-and-set on ``revision`` that lost."""
-
 _T = TypeVar("_T")
 
 

@@ -69,10 +69,8 @@ class Table:
         ``expected_revision``."""
         current = self.get(pipeline.namespace, pipeline.id)
         if current.revision != expected_revision:
-            raise errors.Conflict(
-                f"pipeline '{pipeline.ref}': changed by someone else "
-                f"(revision {current.revision}, expected {expected_revision})",
-                hint=columns.RETRY,
+            raise errors.changed_elsewhere(
+                f"pipeline '{pipeline.ref}'", current.revision, expected_revision
             )
         return current
 

@@ -113,11 +113,7 @@ class Table:
         changed = _run_times(run)
         current = self._get(run.namespace, run.pipeline, run.id)
         if current.revision != expected_revision:
-            raise errors.Conflict(
-                f"run '{run.ref}': changed by someone else "
-                f"(revision {current.revision}, expected {expected_revision})",
-                hint=columns.RETRY,
-            )
+            raise errors.changed_elsewhere(f"run '{run.ref}'", current.revision, expected_revision)
         stored = current.evolve(
             state=changed.state,
             status=changed.status,
@@ -248,11 +244,7 @@ class Table:
             self._get(e.namespace, e.pipeline, e.run)
             raise errors.NotFound(f"{name}: not found", field="task")
         if current.revision != expected_revision:
-            raise errors.Conflict(
-                f"{name}: changed by someone else "
-                f"(revision {current.revision}, expected {expected_revision})",
-                hint=columns.RETRY,
-            )
+            raise errors.changed_elsewhere(name, current.revision, expected_revision)
         stored = current.evolve(
             state=e.state,
             status=e.status,

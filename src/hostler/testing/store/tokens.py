@@ -72,10 +72,8 @@ class Table:
         expires = columns.maybe_utc(token.expires)
         current = self.get(token.id)
         if current.revision != expected_revision:
-            raise errors.Conflict(
-                f"token '{token.id}': changed by someone else "
-                f"(revision {current.revision}, expected {expected_revision})",
-                hint=columns.RETRY,
+            raise errors.changed_elsewhere(
+                f"token '{token.id}'", current.revision, expected_revision
             )
         stored = current.evolve(
             roles=_roles_copy(token.roles),
