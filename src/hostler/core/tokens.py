@@ -18,6 +18,10 @@ from typing import Any
 from hostler.core import errors
 
 PREFIX = "hst"
+RUN_NAME_PREFIX = "run-"
+"""How the names of run tokens begin (``run-<id>``): the engine makes them, nobody else."""
+EXTENSION_NAME_PREFIX = "extension-"
+"""How the names of extensions' tokens begin (``extension-cron``): the server makes them."""
 _FORMAT = re.compile(r"^hst_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 
 

@@ -26,7 +26,7 @@ def issue(
     token, text = tokens.new(
         "run", (), created=now, created_by="hostler", expires=now + LIFETIME, run=run
     )
-    return store.create_token(token.evolve(name=f"run-{token.id}")), text
+    return store.create_token(token.evolve(name=f"{tokens.RUN_NAME_PREFIX}{token.id}")), text
 
 
 def revoke(store: ports.Store, token: tokens.Token) -> None:

@@ -14,7 +14,7 @@ import functools
 import logging
 
 from hostler.core import errors, runs
-from hostler.services import pages, periodic
+from hostler.services import pages, periodic, tokens
 from hostler.services import runs as run_service
 from hostler.services.context import Context
 
@@ -59,11 +59,7 @@ def prune_run_tokens(ctx: Context) -> int:
     pruned = 0
     for token in pages.every(ctx.store.list_run_tokens, lambda t: t.name):
         assert token.run is not None
-        try:
-            run = ctx.store.get_run(token.run.namespace, token.run.pipeline, token.run.run)
-        except errors.NotFound:
-            run = None
-        if run is None or run.state is runs.State.COMPLETE:
+        if tokens.run_ended(ctx, token.run):
             with contextlib.suppress(errors.NotFound):
                 ctx.store.delete_token(token.id)
                 pruned += 1

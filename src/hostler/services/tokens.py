@@ -18,8 +18,7 @@ from hostler.services.context import Context
 RESERVED = frozenset({"hostler", "anonymous"})
 """Names no token may take: they stand for Hostler itself and for requests in development mode."""
 
-EXTENSION_PREFIX = "extension-"
-RESERVED_PREFIXES = ("run-", EXTENSION_PREFIX)
+RESERVED_PREFIXES = (tokens.RUN_NAME_PREFIX, tokens.EXTENSION_NAME_PREFIX)
 """Beginnings of the names of the tokens Hostler makes itself: run tokens and extensions'."""
 
 BOOTSTRAP_NAME = "admin"
@@ -150,13 +149,18 @@ def authenticate(ctx: Context, text: str) -> access.Principal:
     return access.Principal(token.name, grants, token=token.id)
 
 
-def _run_principal(ctx: Context, token: tokens.Token, run: tokens.RunRef) -> access.Principal:
-    """Return who presents a run token, as long as its run has not ended."""
+def run_ended(ctx: Context, run: tokens.RunRef) -> bool:
+    """Tell whether the run of a run token has ended (or is gone): its token is worth nothing."""
     try:
         state = ctx.store.get_run(run.namespace, run.pipeline, run.run).state
     except errors.NotFound:
-        state = None
-    if state is None or state is runs.State.COMPLETE:
+        return True
+    return state is runs.State.COMPLETE
+
+
+def _run_principal(ctx: Context, token: tokens.Token, run: tokens.RunRef) -> access.Principal:
+    """Return who presents a run token, as long as its run has not ended."""
+    if run_ended(ctx, run):
         raise errors.Unauthenticated(
             f"token '{token.name}': its run {run} has ended",
             hint="a run token is valid only while its run runs",
@@ -173,8 +177,8 @@ def trigger_of(principal: access.Principal) -> str:
     an extension, ``run:NS/PIPELINE#RUN`` for a run token, else ``manual``."""
     if principal.run is not None:
         return f"run:{principal.run}"
-    if principal.token is not None and principal.name.startswith(EXTENSION_PREFIX):
-        return f"extension:{principal.name.removeprefix(EXTENSION_PREFIX)}"
+    if principal.token is not None and principal.name.startswith(tokens.EXTENSION_NAME_PREFIX):
+        return f"extension:{principal.name.removeprefix(tokens.EXTENSION_NAME_PREFIX)}"
     return "manual"
 
 
@@ -184,7 +188,7 @@ def for_extension(ctx: Context, name: str) -> str:
     Made each time the extension starts (its text is known only then), so it is not recorded in
     the audit history; the supervisor is its only holder.
     """
-    token_name = f"{EXTENSION_PREFIX}{name}"
+    token_name = f"{tokens.EXTENSION_NAME_PREFIX}{name}"
     for token in pages.every(ctx.store.list_tokens, lambda t: t.name):
         if token.name == token_name:
             with contextlib.suppress(errors.NotFound):
