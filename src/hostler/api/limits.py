@@ -31,10 +31,16 @@ def too_large(limit: int, setting: Setting) -> errors.TooLarge:
     )
 
 
+def declares_more(request: fastapi.Request, limit: int) -> bool:
+    """Tell whether ``request`` says (in Content-Length) that its body is over ``limit`` bytes,
+    so that it can be refused before a byte of it is read."""
+    declared = request.headers.get("content-length", "")
+    return declared.isdigit() and int(declared) > limit
+
+
 async def read(request: fastapi.Request, limit: int, setting: Setting) -> bytes:
     """Return the body of ``request``; TooLarge as soon as it passes ``limit`` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declares_more(request, limit):
         raise too_large(limit, setting)
     chunks: list[bytes] = []
     size = 0

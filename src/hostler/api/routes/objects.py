@@ -16,7 +16,7 @@ import anyio.to_thread
 import fastapi
 from fastapi import responses
 
-from hostler.api import deps, errors, schemas
+from hostler.api import deps, errors, limits, schemas
 from hostler.core import objects as core_objects
 from hostler.services import objects
 from hostler.services.context import Context
@@ -55,8 +55,7 @@ async def _upload(
     # Refuse what can be refused before a byte of the body is read.
     await anyio.to_thread.run_sync(objects.check_place, ctx, namespace, pipeline, run, key)
     limit = objects.max_bytes(ctx, run)
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if limits.declares_more(request, limit):
         raise objects.too_large(limit, run, key)
     stream = request.stream()
 
