@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
-from typing import Any, ClassVar, TypeVar, get_args, get_origin
+from typing import Any, ClassVar, TypeVar
 
 import pydantic
 
@@ -62,18 +62,6 @@ class Scheduled(base.Extension[S]):
     """
 
     kind: ClassVar[contract.Kind] = "trigger"
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        # The SDK takes ``Settings`` from a direct ``Extension[Settings]`` base only; take it
-        # from ``Scheduled[Settings]`` the same way.
-        super().__init_subclass__(**kwargs)
-        if "Settings" in cls.__dict__:
-            return
-        for parent in getattr(cls, "__orig_bases__", ()):
-            args = get_args(parent)
-            if get_origin(parent) is Scheduled and args and isinstance(args[0], type):
-                cls.Settings = args[0]
-                return
 
     def __init__(
         self,

@@ -30,8 +30,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import pydantic
 
@@ -82,7 +83,7 @@ class Settings(pydantic.BaseModel):
         return name.lower()  # header names reach the extension in lower case
 
 
-class _Refused(Exception):
+class Refused(Exception):
     """An event refused; carries the answer for its sender."""
 
     def __init__(self, answer: contract.Answer) -> None:
@@ -170,6 +171,34 @@ def _wrong_variable(name: str, path: str) -> tuple[str, str] | None:
     return None
 
 
+S = TypeVar("S", bound=pydantic.BaseModel)
+
+
+def check_secret(sub: base.Subscription[Any], secret: pydantic.SecretStr) -> None:
+    """Refuse a ``secret`` setting of ``sub`` shorter than ``MIN_SECRET``, saying so without
+    a length taken from the value."""
+    if len(secret.get_secret_value()) < MIN_SECRET:
+        raise errors.InvalidArgument(
+            f"setting 'secret' of {sub}: shorter than {MIN_SECRET} characters",
+            field="secret",
+            hint="use a random string of 32 characters or more, such as the output of "
+            "'openssl rand -hex 32', kept as a secret",
+        )
+
+
+def check_variables(sub: base.Subscription[Any], variables: Mapping[str, str]) -> None:
+    """Refuse a ``variables`` setting of ``sub`` that maps a wrong name or a wrong path."""
+    for name, path in variables.items():
+        wrong = _wrong_variable(name, path)
+        if wrong is not None:
+            what, hint = wrong
+            raise errors.InvalidArgument(
+                f"setting 'variables' of {sub}: variable '{name}': {what}",
+                field="variables",
+                hint=hint,
+            )
+
+
 def payload(body: bytes) -> dict[str, Any]:
     """Return ``body`` decoded as a JSON object; refuse anything else with 400."""
     try:
@@ -177,7 +206,7 @@ def payload(body: bytes) -> dict[str, Any]:
     except (ValueError, RecursionError) as exc:
         # ValueError covers a body that is not UTF-8; RecursionError one nested too deep.
         reason = str(exc) if isinstance(exc, ValueError) else "nested too deep"
-        raise _Refused(
+        raise Refused(
             refusal(
                 400,
                 "Bad request",
@@ -187,7 +216,7 @@ def payload(body: bytes) -> dict[str, Any]:
             )
         ) from None
     if not isinstance(data, dict):
-        raise _Refused(
+        raise Refused(
             refusal(
                 400,
                 "Bad request",
@@ -199,52 +228,116 @@ def payload(body: bytes) -> dict[str, Any]:
     return data
 
 
-class Trigger(base.Extension[Settings]):
-    """Starts a run of the subscribing pipeline for each signed JSON payload sent to it."""
-
-    name = "webhook"
-    version = "1.0.0"
-    kind = "trigger"
-    description = "Start a run for each signed JSON payload, with run variables taken from it."
-
-    def describe(self, sub: base.Subscription[Settings]) -> base.Summary:
-        """Return the route that takes ``sub``'s events; refuse a short secret and wrong
-        variables."""
-        settings = sub.settings
-        if len(settings.secret.get_secret_value()) < MIN_SECRET:
-            raise errors.InvalidArgument(
-                f"setting 'secret' of {sub}: shorter than {MIN_SECRET} characters",
-                field="secret",
-                hint="use a random string of 32 characters or more, such as the output of "
-                "'openssl rand -hex 32', kept as a secret",
+def check_method(sub: base.Subscription[Any], event: base.Event[Any]) -> None:
+    """Refuse ``event`` unless it is a POST."""
+    if event.method != "POST":
+        raise Refused(
+            refusal(
+                405,
+                "Method not allowed",
+                "method_not_allowed",
+                f"{sub}: method '{event.method}' not allowed",
+                hint="send the event with POST",
             )
-        for name, path in settings.variables.items():
-            wrong = _wrong_variable(name, path)
-            if wrong is not None:
-                what, hint = wrong
-                raise errors.InvalidArgument(
-                    f"setting 'variables' of {sub}: variable '{name}': {what}",
-                    field="variables",
-                    hint=hint,
-                )
-        return base.Summary(f"webhook POST {self.route(sub)} (signed)")
+        )
+
+
+def check_signature(
+    sub: base.Subscription[Any], event: base.Event[Any], secret: pydantic.SecretStr, header: str
+) -> None:
+    """Refuse ``event`` unless its header ``header`` signs its body under ``secret``."""
+    given = (event.header(header) or "").strip()
+    hint = (
+        f"send the header '{header}: {SIGNATURE_PREFIX}<hex digest>', the HMAC-SHA256 of "
+        "the raw body under the trigger's secret"
+    )
+    if not given:
+        raise Refused(
+            refusal(
+                401,
+                "Unauthenticated",
+                "unauthenticated",
+                f"{sub}: signature missing (header '{header}')",
+                hint=hint,
+            )
+        )
+    expected = signature(secret.get_secret_value(), event.body)
+    # Bytes: compare_digest refuses str that is not ASCII, which a sender may send.
+    if not hmac.compare_digest(given.lower().encode(), expected.encode()):
+        raise Refused(
+            refusal(
+                401,
+                "Unauthenticated",
+                "unauthenticated",
+                f"{sub}: signature does not match the body (header '{header}')",
+                hint=hint,
+            )
+        )
+
+
+def mapped(variables: Mapping[str, str], data: Mapping[str, Any]) -> dict[str, str]:
+    """Return the run variables ``variables`` (name to dotted path) take from the payload
+    ``data``; refuse a path that leads nowhere or to an object or a list with 422."""
+    found: dict[str, str] = {}
+    wrong: list[tuple[str, str, str]] = []
+    for name, path in variables.items():
+        value = lookup(data, path)
+        text = None if value is _MISSING else variable(value)
+        if text is None:
+            what = "not in the payload" if value is _MISSING else "an object or a list"
+            wrong.append((name, path, what))
+        else:
+            found[name] = text
+    if wrong:
+        name, path, what = wrong[0]
+        more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
+        raise Refused(
+            refusal(
+                422,
+                "Invalid argument",
+                "invalid_argument",
+                f"variable '{name}': path '{path}': {what}{more}",
+                field=path,
+                hint=f"send a payload with a string, number, boolean or null at '{path}', "
+                "or change the trigger's setting 'variables'",
+            )
+        )
+    return found
+
+
+class Receiver(base.Extension[S]):
+    """A trigger that takes signed events on Hostler's route for it: a subclass says how an
+    event becomes run variables (``accept``), or raises ``Refused``; the receiver checks that
+    the event was sent to a subscription, answers refusals and starts the run."""
+
+    kind = "trigger"
 
     @property
     def events(self) -> str:
         """Return the path on Hostler below which the extension's events arrive."""
         return f"/api/v1/extensions/{self.system.name or self.name}/events"
 
-    def route(self, sub: base.Subscription[Settings]) -> str:
+    def route(self, sub: base.Subscription[S]) -> str:
         """Return the path on Hostler that takes ``sub``'s events."""
         return f"{self.events}/{sub.id}"
 
-    def external_event(self, event: base.Event[Settings]) -> contract.Answer:
-        """Check the event, then start a run with the variables its payload gives."""
+    def accept(self, sub: base.Subscription[S], event: base.Event[S]) -> dict[str, str]:
+        """Return the run variables ``event`` starts a run with; raise ``Refused`` to answer
+        without one."""
+        raise NotImplementedError
+
+    def started(
+        self, sub: base.Subscription[S], run: Mapping[str, Any], variables: Mapping[str, str]
+    ) -> None:
+        """Called after ``event`` started ``run``; nothing by default."""
+
+    def external_event(self, event: base.Event[S]) -> contract.Answer:
+        """Check the event, then start a run with the variables ``accept`` gives."""
         sub = event.subscription
         where: dict[str, Any] = {"subscription": sub.id if sub else None}
         try:
             if sub is None:
-                raise _Refused(
+                raise Refused(
                     refusal(
                         404,
                         "Not found",
@@ -254,14 +347,13 @@ class Trigger(base.Extension[Settings]):
                         "NAMESPACE/PIPELINE/TRIGGER",
                     )
                 )
-            self.check(sub, event)
-            variables = self.variables(sub, payload(event.body))
-        except _Refused as refused:
+            variables = self.accept(sub, event)
+        except Refused as refused:
             body = refused.answer.body
             code = body.get("code") if isinstance(body, dict) else None
-            self.log.info(
-                "event refused", extra={**where, "status": refused.answer.status, "code": code}
-            )
+            status = refused.answer.status
+            level = logging.DEBUG if status < 300 else logging.INFO
+            self.log.log(level, "event refused", extra={**where, "status": status, "code": code})
             return refused.answer
         pipeline = f"{sub.namespace}/{sub.pipeline}"
         variables.update(HOSTLER_TRIGGER=self.name, HOSTLER_SUBSCRIPTION=sub.id)
@@ -280,79 +372,31 @@ class Trigger(base.Extension[Settings]):
                 hint="Hostler refused the run or could not be reached; send the event again "
                 "later, or ask its admin",
             )
+        self.started(sub, run, variables)
         return contract.Answer(status=202, body={"run": run.get("id"), "pipeline": pipeline})
 
-    def check(self, sub: base.Subscription[Settings], event: base.Event[Settings]) -> None:
-        """Refuse ``event`` unless it is a POST whose body ``sub``'s secret signed."""
-        if event.method != "POST":
-            raise _Refused(
-                refusal(
-                    405,
-                    "Method not allowed",
-                    "method_not_allowed",
-                    f"{sub}: method '{event.method}' not allowed",
-                    hint="send the event with POST",
-                )
-            )
-        header = sub.settings.signature_header
-        given = (event.header(header) or "").strip()
-        hint = (
-            f"send the header '{header}: {SIGNATURE_PREFIX}<hex digest>', the HMAC-SHA256 of "
-            "the raw body under the trigger's secret"
-        )
-        if not given:
-            raise _Refused(
-                refusal(
-                    401,
-                    "Unauthenticated",
-                    "unauthenticated",
-                    f"{sub}: signature missing (header '{header}')",
-                    hint=hint,
-                )
-            )
-        expected = signature(sub.settings.secret.get_secret_value(), event.body)
-        # Bytes: compare_digest refuses str that is not ASCII, which a sender may send.
-        if not hmac.compare_digest(given.lower().encode(), expected.encode()):
-            raise _Refused(
-                refusal(
-                    401,
-                    "Unauthenticated",
-                    "unauthenticated",
-                    f"{sub}: signature does not match the body (header '{header}')",
-                    hint=hint,
-                )
-            )
 
-    def variables(
-        self, sub: base.Subscription[Settings], data: Mapping[str, Any]
+class Trigger(Receiver[Settings]):
+    """Starts a run of the subscribing pipeline for each signed JSON payload sent to it."""
+
+    name = "webhook"
+    version = "1.0.0"
+    description = "Start a run for each signed JSON payload, with run variables taken from it."
+
+    def describe(self, sub: base.Subscription[Settings]) -> base.Summary:
+        """Return the route that takes ``sub``'s events; refuse a short secret and wrong
+        variables."""
+        check_secret(sub, sub.settings.secret)
+        check_variables(sub, sub.settings.variables)
+        return base.Summary(f"webhook POST {self.route(sub)} (signed)")
+
+    def accept(
+        self, sub: base.Subscription[Settings], event: base.Event[Settings]
     ) -> dict[str, str]:
-        """Return the run variables ``sub`` maps from the payload ``data``; refuse a path that
-        leads nowhere or to an object or a list."""
-        found: dict[str, str] = {}
-        wrong: list[tuple[str, str, str]] = []
-        for name, path in sub.settings.variables.items():
-            value = lookup(data, path)
-            text = None if value is _MISSING else variable(value)
-            if text is None:
-                what = "not in the payload" if value is _MISSING else "an object or a list"
-                wrong.append((name, path, what))
-            else:
-                found[name] = text
-        if wrong:
-            name, path, what = wrong[0]
-            more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
-            raise _Refused(
-                refusal(
-                    422,
-                    "Invalid argument",
-                    "invalid_argument",
-                    f"variable '{name}': path '{path}': {what}{more}",
-                    field=path,
-                    hint=f"send a payload with a string, number, boolean or null at '{path}', "
-                    "or change the trigger's setting 'variables'",
-                )
-            )
-        return found
+        """Check that ``event`` is a POST ``sub``'s secret signed, and map its payload."""
+        check_method(sub, event)
+        check_signature(sub, event, sub.settings.secret, sub.settings.signature_header)
+        return mapped(sub.settings.variables, payload(event.body))
 
 
 if __name__ == "__main__":

@@ -169,9 +169,12 @@ class Extension(Generic[S]):
         super().__init_subclass__(**kwargs)
         if "Settings" in cls.__dict__:
             return
+        # From ``Extension[Settings]``, or from a generic subclass of it (``Scheduled[Settings]``).
         for base in getattr(cls, "__orig_bases__", ()):
             args = typing.get_args(base)
-            if typing.get_origin(base) is Extension and args and isinstance(args[0], type):
+            origin = typing.get_origin(base)
+            generic = isinstance(origin, type) and issubclass(origin, Extension)
+            if generic and args and isinstance(args[0], type):
                 cls.Settings = args[0]
                 return
 
