@@ -190,7 +190,9 @@ def installed_extensions(settings: config.Settings) -> list[supervisor.Installed
     """Return the extensions installed as Python entry points, but those the settings disable."""
     names = sorted({entry.name for entry in metadata.entry_points(group=entrypoints.GROUP)})
     return [
-        supervisor.Installed(name, supervisor.python_command(name))
+        supervisor.Installed(
+            name, supervisor.python_command(name), settings.extensions.config_of(name)
+        )
         for name in names
         if name not in settings.extensions.disabled
     ]

@@ -193,6 +193,21 @@ class Extensions(_Section):
         description="Installed extensions not to run, such as 'cron'. In a variable, separated "
         "by commas.",
     )
+    config: dict[str, dict[str, str | int | float | bool]] = pydantic.Field(
+        default_factory=dict,
+        repr=False,  # holds tokens and passwords
+        description="Each extension's admin configuration, by extension: a table "
+        "[extensions.config.github] with token = '...' reaches the github extension as "
+        "HOSTLER_EXTENSION_CONFIG_TOKEN. In a variable: HOSTLER_EXTENSIONS__CONFIG__GITHUB__TOKEN.",
+    )
+
+    def config_of(self, name: str) -> dict[str, str]:
+        """Return extension ``name``'s configuration as the text of its variables."""
+        values = self.config.get(name, {})
+        return {
+            key: str(value).lower() if isinstance(value, bool) else str(value)
+            for key, value in values.items()
+        }
 
 
 _KEY_TEXT = re.compile(r"[A-Za-z0-9_-]{43}=?")
@@ -392,6 +407,8 @@ def _setting(name: str, field: Any, instance: pydantic.BaseModel) -> list[str]:
         out.append(f"{name} = {value}")
     elif isinstance(value, list):
         out.append(f"{name} = {json.dumps(value)}")
+    elif isinstance(value, dict) and not value:
+        out.append(f"{name} = {{}}")
     else:
         out.append(f'{name} = "{value}"')
     return out

@@ -155,3 +155,20 @@ def test_the_default_file_documents_the_secrets_section_and_loads_back(
     path = tmp_path / "hostler.toml"
     path.write_text(config.default_file())
     assert config.load(path).secrets == config.Secrets()
+
+
+def test_each_extensions_configuration_comes_from_the_file_or_variables_as_text(
+    tmp_path: pathlib.Path,
+) -> None:
+    path = tmp_path / "hostler.toml"
+    path.write_text(
+        '[extensions.config.notify]\nsmtp_host = "mail"\nsmtp_port = 2525\nsmtp_starttls = true\n'
+    )
+    settings = config.load(path, environ={"HOSTLER_EXTENSIONS__CONFIG__GITHUB__TOKEN": "ghp_x"})
+    assert settings.extensions.config_of("notify") == {
+        "smtp_host": "mail",
+        "smtp_port": "2525",
+        "smtp_starttls": "true",
+    }
+    assert settings.extensions.config_of("github") == {"token": "ghp_x"}
+    assert settings.extensions.config_of("cron") == {}

@@ -19,7 +19,9 @@ async def context(request: fastapi.Request) -> Context:
     token's name, ``anonymous`` in development mode, see ``api.access``)."""
     ctx: Context = request.app.state.context
     principal = getattr(request.state, "principal", None)
-    return ctx.acting_as(principal.name if principal is not None else ANONYMOUS)
+    if principal is None:
+        return ctx.acting_as(ANONYMOUS)
+    return ctx.acting_as(principal.name, principal)
 
 
 async def settings(request: fastapi.Request) -> config.Settings:

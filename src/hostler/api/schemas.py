@@ -495,6 +495,9 @@ class DeployPlan(_Out):
     triggers: list[TriggerChange] = pydantic.Field(
         description="Triggers added, changed, then removed."
     )
+    notifications: list[TriggerChange] = pydantic.Field(
+        description="Notifications added, changed, then removed."
+    )
     text: list[str] = pydantic.Field(description="The plan as lines for people, as the CLI shows.")
 
     @classmethod

@@ -146,6 +146,17 @@ class Config(_Model):
         description="Optional. What starts runs on its own: schedules, webhooks, other "
         "pipelines (each an extension with its settings).",
     )
+    notifications: list[TriggerConfig] = pydantic.Field(
+        default_factory=list,
+        description="Optional. What tells about its runs, such as the notify extension's "
+        "messages when runs fail (each an extension with its settings).",
+    )
+
+    @property
+    def subscriptions(self) -> list[TriggerConfig]:
+        """Return the triggers, then the notifications: every extension the pipeline
+        subscribes to. Their keys are unique across both."""
+        return [*self.triggers, *self.notifications]
 
     def task(self, task_id: str) -> TaskConfig:
         """Return the task named ``task_id``; raise NotFound if there is none."""
@@ -205,8 +216,15 @@ def parse(data: Mapping[str, Any]) -> Config:
 
 def _check_triggers(config: Config) -> None:
     seen: set[str] = set()
-    for index, trigger in enumerate(config.triggers):
-        field = f"triggers[{index}]"
+    listed = [
+        (f"{section}[{index}]", trigger)
+        for section, entries in (
+            ("triggers", config.triggers),
+            ("notifications", config.notifications),
+        )
+        for index, trigger in enumerate(entries)
+    ]
+    for field, trigger in listed:
         identifiers.check(trigger.extension, what="extension", field=f"{field}.extension")
         if trigger.id is not None:
             identifiers.check(trigger.id, what="trigger", field=f"{field}.id")
@@ -214,7 +232,7 @@ def _check_triggers(config: Config) -> None:
             raise errors.InvalidArgument(
                 f"trigger '{trigger.key}': given twice",
                 field=f"{field}.id",
-                hint="give each trigger of the same extension an id of its own",
+                hint="give each trigger or notification of the same extension an id of its own",
             )
         seen.add(trigger.key)
         try:

@@ -27,7 +27,7 @@ import dataclasses
 import datetime
 import enum
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from hostler.core import deployments, durations, errors, pipelines, schedules, subscriptions
@@ -70,7 +70,9 @@ _NESTED = {"retries": tuple(pipelines.Retries.model_fields)}
 _DURATIONS = frozenset({"timeout", "retries.backoff", "retries.max_backoff"})
 _TASK_FIELDS = tuple(name for name in pipelines.TaskConfig.model_fields if name != "id")
 _SETTINGS = tuple(
-    name for name in pipelines.Config.model_fields if name not in ("id", "tasks", "triggers")
+    name
+    for name in pipelines.Config.model_fields
+    if name not in ("id", "tasks", "triggers", "notifications")
 )
 NEXT_FIRES = 3
 """How many next fires a plan shows for a schedule."""
@@ -224,6 +226,8 @@ class Plan:
     """References (``secret{{NAME}}``) of the target that no secret answers yet."""
     triggers: list[TriggerChange] = dataclasses.field(default_factory=list)
     """Triggers added, changed (in the target's order), then removed."""
+    notifications: list[TriggerChange] = dataclasses.field(default_factory=list)
+    """Notifications added, changed (in the target's order), then removed."""
 
     @property
     def added(self) -> int:
@@ -273,6 +277,9 @@ class Plan:
             out += ["", "Settings:", *(f"  {change.describe()}" for change in self.settings)]
         if self.triggers:
             out += ["", "Triggers:", *(line for change in self.triggers for line in change.lines())]
+        if self.notifications:
+            changes = self.notifications
+            out += ["", "Notifications:", *(line for change in changes for line in change.lines())]
         if self.routing is not None:
             out += ["", "Routing:", *(f"  {line}" for line in self._routing(self.routing))]
         if self.missing_secrets:
@@ -319,6 +326,7 @@ class Plan:
             "routing": None if self.routing is None else self.routing.to_dict(),
             "missing_secrets": list(self.missing_secrets),
             "triggers": [change.to_dict() for change in self.triggers],
+            "notifications": [change.to_dict() for change in self.notifications],
         }
 
     def _count(self, kind: Change) -> int:
@@ -379,7 +387,15 @@ def make(
         tasks=_tasks(before["tasks"], after["tasks"]),
         settings=_fields(before, after, _SETTINGS) + _order(before["tasks"], after["tasks"]),
         runs_in_flight=active_runs,
-        triggers=_triggers(live.config if live is not None else None, target, now),
+        triggers=_triggers(
+            live.config.triggers if live is not None else [], target, target.config.triggers, now
+        ),
+        notifications=_triggers(
+            live.config.notifications if live is not None else [],
+            target,
+            target.config.notifications,
+            now,
+        ),
     )
 
 
@@ -442,10 +458,13 @@ def abort(
 
 
 def _triggers(
-    live: pipelines.Config | None, target: pipelines.Version, now: datetime.datetime | None
+    live: Sequence[pipelines.TriggerConfig],
+    target: pipelines.Version,
+    wanted: Sequence[pipelines.TriggerConfig],
+    now: datetime.datetime | None,
 ) -> list[TriggerChange]:
-    old = {t.key: t for t in (live.triggers if live is not None else [])}
-    new = {t.key: t for t in target.config.triggers}
+    old = {t.key: t for t in live}
+    new = {t.key: t for t in wanted}
     changes = []
     for key, trigger in new.items():
         before = old.get(key)

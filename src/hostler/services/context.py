@@ -6,7 +6,7 @@ import dataclasses
 import datetime
 from collections.abc import Callable
 
-from hostler.core import ports
+from hostler.core import access, ports
 
 
 def utcnow() -> datetime.datetime:
@@ -38,14 +38,17 @@ class Context:
     objects: ports.ObjectStore | None = None
     """Keeps the content of objects; None where no use case needs it (some unit tests)."""
     limits: Limits = dataclasses.field(default_factory=lambda: Limits())
+    """How many objects are kept, and how large they may be."""
     extensions: ports.ExtensionHost | None = None
     """Runs the extensions; None where none run (unit tests, tools)."""
-    """How many objects are kept, and how large they may be."""
     actor: str = "hostler"
     """Who asks: recorded in the audit history and on deployments. The API sets it per request."""
+    principal: access.Principal | None = None
+    """Who asks, with their rights, where a use case checks rights beyond the route's (a
+    pipeline that follows another namespace's); None for Hostler itself, allowed everything."""
     instance: str = ""
     """The server this runs in (bootstrap's instance name), recorded in the audit history."""
 
-    def acting_as(self, actor: str) -> Context:
-        """Return this context with ``actor`` as who asks."""
-        return dataclasses.replace(self, actor=actor)
+    def acting_as(self, actor: str, principal: access.Principal | None = None) -> Context:
+        """Return this context with ``actor`` (and ``principal``) as who asks."""
+        return dataclasses.replace(self, actor=actor, principal=principal)

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hostler.core import access, errors, pipelines, ports, reasons, secrets, secretvalues
+from hostler.core import (
+    access,
+    errors,
+    pipelines,
+    ports,
+    reasons,
+    secrets,
+    secretvalues,
+    subscriptions,
+)
 from hostler.services import audit, pages
 from hostler.services.context import Context
 
@@ -130,10 +139,9 @@ def missing(ctx: Context, namespace: str, config: pipelines.Config) -> list[secr
     be used today."""
     env = {f"{task.id}.{key}": value for task in config.tasks for key, value in task.env.items()}
     env.update(
-        (f"{trigger.key}.{name}", value)
-        for trigger in config.triggers
-        for name, value in trigger.settings.items()
-        if isinstance(value, str)
+        (f"{trigger.key}.{subscriptions.dotted(path)}", value)
+        for trigger in config.subscriptions
+        for path, value in subscriptions.texts(trigger.settings).items()
     )
     refs = secrets.references(env)
     return [

@@ -40,11 +40,13 @@ def _with_secrets(
     """Return ``sub`` with the secrets its settings refer to resolved (``secret{{NAME}}`` in a
     setting's text, as in a task's env); None while one cannot be (the plan lists it as missing).
     """
-    texts = {name: value for name, value in sub.settings.items() if isinstance(value, str)}
+    found = list(subscriptions.texts(sub.settings).items())
+    texts = {str(index): value for index, (_, value) in enumerate(found)}
     resolved = secretvalues.resolve(ctx.store, ctx.cipher, sub.namespace, sub.pipeline, texts)
     if isinstance(resolved, reasons.Reason):
         _log.debug("subscription waits for secrets", extra={"subscription": sub.id})
         return None
     if resolved.values == texts:
         return sub
-    return dataclasses.replace(sub, settings={**sub.settings, **resolved.values})
+    values = {path: resolved.values[str(index)] for index, (path, _) in enumerate(found)}
+    return dataclasses.replace(sub, settings=subscriptions.replaced(sub.settings, values))

@@ -339,3 +339,29 @@ def test_bad_secrets_are_refused_with_the_field(
     answer = secure.client.put(f"{API}{url}", json=body, headers=bearer(secure.admin))
     assert_problem(answer, 422, "invalid_argument", field=field)
     assert secure.ctx.store.list_secrets("team-a", "hello", None, 10) == []
+
+
+def test_a_pipeline_may_follow_another_namespaces_pipeline_only_when_its_runs_are_readable(
+    secure: Setup,
+) -> None:
+    def follower(upstream: str) -> dict[str, Any]:
+        trigger = {"extension": "pipeline", "settings": {"pipeline": upstream}}
+        return {"config": {**pipeline("after"), "triggers": [trigger]}}
+
+    url = f"{API}/namespaces/team-a/pipelines"
+    refused = secure.client.post(url, json=follower("team-b/hello"), headers=bearer(secure.team_a))
+    assert_problem(refused, 403, "permission_denied", field="triggers[0].settings.pipeline")
+    assert "may not follow pipelines of namespace 'team-b'" in refused.json()["detail"]
+    versions = secure.client.get(f"{url}/after/versions", headers=bearer(secure.admin))
+    assert versions.status_code == 404  # nothing registered
+    plan = secure.client.post(
+        f"{url}/after/plan", json=follower("team-b/hello"), headers=bearer(secure.team_a)
+    )
+    assert plan.status_code == 403
+
+    # its own namespace, by either name, and a namespace the token reads
+    for upstream in ("hello", "team-a/hello"):
+        made = secure.client.post(url, json=follower(upstream), headers=bearer(secure.team_a))
+        assert made.status_code in (200, 201), made.text
+    made = secure.client.post(url, json=follower("team-b/hello"), headers=bearer(secure.teams))
+    assert made.status_code in (200, 201), made.text

@@ -486,6 +486,7 @@ def test_to_dict_is_json_and_round_trips_the_counts() -> None:
         "routing": None,
         "missing_secrets": [],
         "triggers": [],
+        "notifications": [],
     }
 
 
@@ -723,3 +724,42 @@ def test_two_triggers_of_one_extension_need_ids() -> None:
     assert raised.value.field == "triggers[1].id"
     parsed = pipelines.parse(config(task("a"), triggers=[every, {**every, "id": "second"}]))
     assert [t.key for t in parsed.triggers] == ["interval", "second"]
+
+
+# Notifications
+
+
+def test_notifications_have_their_own_section_in_the_plan() -> None:
+    failed = {"extension": "notify", "id": "alerts", "settings": {"when": "failed"}}
+    nightly = {"extension": "cron", "settings": {"schedule": "0 2 * * *"}}
+    live = version(3, config(task("a"), triggers=[nightly]))
+    target = version(
+        4,
+        config(
+            task("a"),
+            triggers=[nightly],
+            notifications=[failed, {"extension": "notify", "settings": {"when": "finished"}}],
+        ),
+    )
+    made = plans.make("hello", live, target, now=NOW)
+    assert made.lines() == golden(
+        """
+        Deploy hello v3 → v4: 0 tasks added, 0 changed, 0 removed
+
+        Notifications:
+          + alerts                    extension notify
+          + notify                    extension notify
+
+        Runs in flight: none
+        """
+    )
+    assert made.triggers == []
+    assert [n["trigger"] for n in made.to_dict()["notifications"]] == ["alerts", "notify"]
+
+
+def test_a_notification_and_a_trigger_may_not_share_a_key() -> None:
+    every = {"extension": "interval", "id": "hourly", "settings": {"every": "1h"}}
+    tell = {"extension": "notify", "id": "hourly", "settings": {}}
+    with pytest.raises(errors.InvalidArgument) as raised:
+        pipelines.parse(config(task("a"), triggers=[every], notifications=[tell]))
+    assert raised.value.field == "notifications[0].id"

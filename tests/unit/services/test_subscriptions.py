@@ -63,3 +63,37 @@ def test_secrets_in_settings_are_resolved_and_a_missing_one_holds_the_subscripti
     secret_service.put(ctx, "default", "build", "HOOK_KEY", "a-long-signing-key-0123")
     [wanted] = subscription_service.wanted(ctx)
     assert wanted.settings == {"secret": "a-long-signing-key-0123", "n": 1}
+
+
+def test_notifications_are_wanted_and_secrets_nested_in_their_settings_are_resolved() -> None:
+    ctx = Context(
+        store=testing.MemoryStore(),
+        logs=testing.MemoryLogStore(),
+        cipher=aesgcm.Keyring(aesgcm.parse_key(aesgcm.new_key())),
+    )
+    tell = {
+        "extension": "notify",
+        "settings": {
+            "webhook": {"url": "https://chat.example/hook/secret{{CHAT_TOKEN}}"},
+            "email": {"to": ["ops@example.com", "global_secret{{ONCALL}}"]},
+        },
+    }
+    data = {**config("build"), "notifications": [tell]}
+    pipelines.up(ctx, "default", data)
+    missing = secret_service.missing(
+        ctx, "default", ctx.store.get_version("default", "build", 1).config
+    )
+    assert sorted(str(ref) for ref in missing) == [
+        "global_secret{{ONCALL}}",
+        "secret{{CHAT_TOKEN}}",
+    ]
+    assert subscription_service.wanted(ctx) == []
+
+    secret_service.put(ctx, "default", "build", "CHAT_TOKEN", "t0k3n")
+    secret_service.put(ctx, None, None, "ONCALL", "oncall@example.com", ["default"])
+    [wanted] = subscription_service.wanted(ctx)
+    assert wanted.id == "default/build/notify"
+    assert wanted.settings == {
+        "webhook": {"url": "https://chat.example/hook/t0k3n"},
+        "email": {"to": ["ops@example.com", "oncall@example.com"]},
+    }
