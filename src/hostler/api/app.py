@@ -27,6 +27,7 @@ from hostler.api.routes import (
     pipelines,
     runs,
     secrets,
+    subscriptions,
     tasks,
     tokens,
 )
@@ -48,6 +49,7 @@ _ROUTERS = (
     history.router,
     secrets.router,
     objects.router,
+    subscriptions.router,
     extensions.router,
     tokens.router,
 )

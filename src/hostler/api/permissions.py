@@ -69,6 +69,10 @@ ROUTES: dict[str, Needs | Open] = {
     "promote_canary": Needs(_K.PIPELINES, _A.WRITE),
     "abort_canary": Needs(_K.PIPELINES, _A.WRITE),
     "list_deployments": Needs(_K.PIPELINES, _A.READ),
+    # subscriptions: the file's and those made by hand
+    "list_subscriptions": Needs(_K.PIPELINES, _A.READ),
+    "create_subscription": Needs(_K.PIPELINES, _A.WRITE),
+    "delete_subscription": Needs(_K.PIPELINES, _A.WRITE),
     # runs, tasks and logs
     "list_runs": Needs(_K.RUNS, _A.READ),
     "get_run": Needs(_K.RUNS, _A.READ),

@@ -29,6 +29,7 @@ from hostler.core import (
     reasons,
     runs,
     secrets,
+    subscriptions,
     tasks,
     tokens,
 )
@@ -919,6 +920,76 @@ class Object(_Out):
             created=entity.created,
             created_by=entity.created_by,
         )
+
+
+class SubscriptionRequest(_In):
+    """Subscribe a pipeline to an extension by hand, as a trigger or notification of its file
+    would, but kept until it is unsubscribed, whatever version is deployed."""
+
+    id: str | None = pydantic.Field(
+        default=None,
+        description="Optional. The subscription's key, unique among the pipeline's "
+        "subscriptions (its file's triggers and notifications too); the extension's name when "
+        "absent.",
+    )
+    extension: str = pydantic.Field(
+        description="Required. The extension to subscribe to, such as interval, cron or notify."
+    )
+    settings: dict[str, Any] = pydantic.Field(
+        default_factory=dict,
+        description="Optional. The extension's settings, such as {every: '30s'}; text may refer "
+        "to secrets (secret{{NAME}}), resolved when the extension is told.",
+    )
+
+
+class Subscription(_Out):
+    """One subscription of a pipeline: from its file (a trigger or notification of its live
+    version), or made by hand."""
+
+    namespace: str
+    pipeline: str
+    key: str = pydantic.Field(description="Its id, else its extension's name.")
+    extension: str
+    settings: dict[str, Any] = pydantic.Field(
+        description="The extension's settings as written: secret references unresolved."
+    )
+    source: Literal["file", "manual"] = pydantic.Field(
+        description="file: the live version's, changed by deploying; manual: made by hand, "
+        "kept until it is unsubscribed."
+    )
+    version: int | None = pydantic.Field(
+        description="The live version it comes from; null for one made by hand."
+    )
+    created: Timestamp | None = pydantic.Field(description="Made by hand: when; null otherwise.")
+    created_by: str | None = pydantic.Field(description="Made by hand: by whom; null otherwise.")
+
+    @classmethod
+    def from_entity(
+        cls, namespace: str, pipeline: str, entity: subscriptions.Entry
+    ) -> Subscription:
+        """Return the wire form of ``entity``, a subscription of ``namespace/pipeline``."""
+        return cls(
+            namespace=namespace,
+            pipeline=pipeline,
+            key=entity.key,
+            extension=entity.extension,
+            settings=dict(entity.settings),
+            source=entity.source.value,
+            version=entity.version,
+            created=entity.created,
+            created_by=entity.created_by,
+        )
+
+    @classmethod
+    def from_manual(cls, entity: subscriptions.Manual) -> Subscription:
+        """Return the wire form of a subscription made by hand."""
+        return cls.from_entity(entity.namespace, entity.pipeline, entity.entry())
+
+
+class SubscriptionList(_Out):
+    """A pipeline's subscriptions: its file's in their order, then those made by hand by key."""
+
+    items: list[Subscription]
 
 
 class Extension(_Out):

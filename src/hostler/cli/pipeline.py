@@ -1,4 +1,5 @@
-"""``hostler pipeline``: plan and register pipelines and make them live, list them, show one."""
+"""``hostler pipeline``: plan and register pipelines and make them live, list them, show one;
+list their subscriptions, and subscribe and unsubscribe them by hand."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import RenderableType
 
-from hostler.cli import common, files, output
+from hostler.cli import common, files, output, settings
 
 app = typer.Typer(help="Pipelines: named, versioned DAGs of containerized tasks.")
 
@@ -208,3 +209,127 @@ def get(
             ["namespace", "id", "description", "live_version", "created", "updated"],
         ),
     )
+
+
+Key = Annotated[
+    str,
+    typer.Argument(
+        help="Key of the subscription: its id, else its extension's name.", show_default=False
+    ),
+]
+
+
+@app.command()
+@common.handles_errors
+def subscribe(
+    ctx: typer.Context,
+    pipeline: PipelineId,
+    extension: Annotated[
+        str,
+        typer.Argument(
+            help="Extension to subscribe to, such as interval, cron or notify.",
+            show_default=False,
+        ),
+    ],
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--id",
+            metavar="ID",
+            help="Key of the subscription, unique among the pipeline's (its file's triggers and "
+            "notifications too); the extension's name when absent.",
+            show_default=False,
+        ),
+    ] = None,
+    flags: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help="A setting; repeat for several. VALUE is read as YAML: 30s is text, false a "
+            "boolean, 5 a number. A dotted KEY such as webhook.url sets a nested setting.",
+            show_default=False,
+        ),
+    ] = None,
+    settings_file: Annotated[
+        pathlib.Path | None,
+        typer.Option(
+            "--settings",
+            metavar="FILE",
+            help="The settings as a .yaml, .yml or .json file, or - for standard input; --set "
+            "flags go on top.",
+            show_default=False,
+        ),
+    ] = None,
+    namespace: common.Namespace = "default",
+    fmt: output.OutputFormat = output.Format.TABLE,
+) -> None:
+    """Subscribe PIPELINE to EXTENSION by hand, as a trigger or notification in its file does.
+
+    The subscription stays, whatever version is deployed, until 'hostler pipeline
+    unsubscribe'. Its extension is told while the pipeline has a live version. Settings may
+    refer to secrets, written secret{{NAME}}.
+    """
+    base = settings.read(settings_file) if settings_file is not None else {}
+    chosen = settings.parse(flags, base)
+    with common.client(ctx) as api:
+        made = api.subscribe(namespace, pipeline, extension, chosen, key=key)
+    if fmt is output.Format.TABLE:
+        output.say(
+            f"pipeline '{namespace}/{pipeline}': subscribed to {made.get('extension')} "
+            f"as '{made.get('key')}'"
+        )
+    else:
+        output.data(made, fmt)
+
+
+@app.command()
+@common.handles_errors
+def unsubscribe(
+    ctx: typer.Context,
+    pipeline: PipelineId,
+    key: Key,
+    namespace: common.Namespace = "default",
+) -> None:
+    """Delete the subscription KEY of PIPELINE made by hand.
+
+    One from the pipeline's file is refused: remove it from the file and deploy that instead.
+    """
+    with common.client(ctx) as api:
+        api.unsubscribe(namespace, pipeline, key)
+    output.say(f"pipeline '{namespace}/{pipeline}': unsubscribed '{key}'")
+
+
+def _subscriptions_table(items: list[Any]) -> RenderableType:
+    return output.table(
+        ["KEY", "EXTENSION", "SOURCE", "SETTINGS"],
+        (
+            [
+                s.get("key"),
+                s.get("extension"),
+                s.get("source")
+                if s.get("version") is None
+                else f"{s.get('source')} (v{s.get('version')})",
+                settings.summary(s.get("settings") or {}),
+            ]
+            for s in items
+        ),
+    )
+
+
+@app.command("subscriptions")
+@common.handles_errors
+def subscriptions(
+    ctx: typer.Context,
+    pipeline: PipelineId,
+    namespace: common.Namespace = "default",
+    fmt: output.OutputFormat = output.Format.TABLE,
+) -> None:
+    """List the subscriptions of PIPELINE, from its file and made by hand.
+
+    First its live version's triggers and notifications (source file), then those made by hand
+    (source manual). Settings are shown as written: secret references are never resolved.
+    """
+    with common.client(ctx) as api:
+        answer = api.list_subscriptions(namespace, pipeline)
+    output.show(answer, fmt, lambda a: _subscriptions_table(list(a["items"])))

@@ -25,6 +25,7 @@ from hostler.core import (
     pipelines,
     runs,
     secrets,
+    subscriptions,
     tasks,
     tokens,
 )
@@ -634,6 +635,38 @@ class Store(Protocol):
 
     def delete_role(self, name: str) -> None:
         """Delete the role ``name``; ``NotFound`` if there is none."""
+        ...
+
+    # subscriptions made by hand, a pipeline's by key (those of its file live in its versions);
+    # created and deleted, never changed
+    def create_subscription(self, subscription: subscriptions.Manual) -> subscriptions.Manual:
+        """Store a new subscription and return it as stored; ``NotFound`` when its pipeline
+        does not exist (naming the namespace if that is what is missing), ``AlreadyExists`` if
+        its key is taken."""
+        ...
+
+    def get_subscription(self, namespace: str, pipeline: str, key: str) -> subscriptions.Manual:
+        """Return one subscription; ``NotFound`` names the namespace or pipeline if that is
+        what is missing."""
+        ...
+
+    def list_subscriptions(
+        self, namespace: str, pipeline: str, after: str | None, limit: int
+    ) -> list[subscriptions.Manual]:
+        """Return the pipeline's subscriptions ordered by key (``after`` is a key); ``NotFound``
+        for a missing namespace or pipeline."""
+        ...
+
+    def list_all_subscriptions(
+        self, after: tuple[str, str, str] | None, limit: int
+    ) -> list[subscriptions.Manual]:
+        """Return the subscriptions of every pipeline ordered by namespace, pipeline and key
+        (``after`` is such a triple)."""
+        ...
+
+    def delete_subscription(self, namespace: str, pipeline: str, key: str) -> None:
+        """Delete one subscription; ``NotFound`` if there is none (naming the namespace or
+        pipeline if that is what is missing)."""
         ...
 
     # secrets: a pipeline's (``namespace`` and ``pipeline`` given) or global (both None), by name

@@ -322,6 +322,44 @@ class Client:
         result: Json = self._get(path, **{"from": old, "to": new})
         return result
 
+    # -- subscriptions ----------------------------------------------------------------------
+
+    def _subscriptions(self, namespace: str, pipeline: str) -> str:
+        return f"{self._pipeline(namespace, pipeline)}/subscriptions"
+
+    def list_subscriptions(self, namespace: str, pipeline: str) -> Json:
+        """Return the subscriptions of ``namespace/pipeline``: ``{"items": [...]}``, those of its
+        live version's file (``source`` ``file``) in their order, then those made by hand
+        (``source`` ``manual``) by key."""
+        result: Json = self._get(self._subscriptions(namespace, pipeline))
+        return result
+
+    def subscribe(
+        self,
+        namespace: str,
+        pipeline: str,
+        extension: str,
+        settings: Mapping[str, Any] | None = None,
+        *,
+        key: str | None = None,
+    ) -> Json:
+        """Subscribe ``namespace/pipeline`` to ``extension`` with ``settings`` by hand, under
+        ``key`` (sent as ``id``; the extension's name when None); return the subscription made.
+
+        The key must be free among the pipeline's subscriptions, its file's included: the
+        server refuses a taken one with 409. The extension is told while the pipeline has a live
+        version, whatever version that is, until ``unsubscribe``.
+        """
+        body: Json = _query(id=key, extension=extension)
+        body["settings"] = dict(settings or {})
+        result: Json = self._request("POST", self._subscriptions(namespace, pipeline), body=body)
+        return result
+
+    def unsubscribe(self, namespace: str, pipeline: str, key: str) -> None:
+        """Delete the subscription ``key`` of ``namespace/pipeline`` made by hand; one of the
+        pipeline file's is refused with 409 (deploy a file without it instead)."""
+        self._request("DELETE", f"{self._subscriptions(namespace, pipeline)}/{_segment(key)}")
+
     # -- deployments ------------------------------------------------------------------------
 
     def deploy(

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from hostler.core import deployments, errors, pipelines, plans, runs
 from hostler.services import audit, pages, periodic
 from hostler.services import secrets as secret_service
+from hostler.services import subscriptions as subscription_service
 from hostler.services.context import Context
 
 _log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ def plan(
     current = ctx.store.get_pipeline(namespace, pipeline)
     check_no_canary(ctx, current)
     target = ctx.store.get_version(namespace, pipeline, version)
+    subscription_service.check_file_keys(ctx, namespace, target.config, version)
     live = _live(ctx, current)
     in_flight = _in_flight(ctx, namespace, pipeline)
     if canary is not None:

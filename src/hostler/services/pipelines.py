@@ -12,9 +12,10 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from hostler.core import access, errors, pipelines, plans, runs, subscriptions
+from hostler.core import errors, pipelines, plans, runs, subscriptions
 from hostler.services import audit, deployments, pages
 from hostler.services import secrets as secret_service
+from hostler.services import subscriptions as subscription_service
 from hostler.services.context import Context
 
 
@@ -66,24 +67,16 @@ def _parse(
             hint=f"set the configuration's id to '{pipeline}', or post to its own pipeline",
         )
     _check_upstreams(ctx, namespace, config)
+    subscription_service.check_file_keys(ctx, namespace, config)
     return config
 
 
 def _check_upstreams(ctx: Context, namespace: str, config: pipelines.Config) -> None:
     """Refuse a trigger that follows a pipeline of a namespace whose runs who asks may not
     read: it would tell them of those runs."""
-    who = ctx.principal
-    if who is None:
-        return
-    for field, upstream in subscriptions.upstreams(namespace, config):
-        if upstream != namespace and not who.allows(access.Kind.RUNS, access.Action.READ, upstream):
-            raise errors.PermissionDenied(
-                f"pipeline '{namespace}/{config.id}': {who.name} may not follow pipelines "
-                f"of namespace '{upstream}'",
-                field=field,
-                hint=f"ask an admin for a role that reads runs in '{upstream}', such as "
-                f"namespace-reader:{upstream}",
-            )
+    subject = f"pipeline '{namespace}/{config.id}'"
+    followed = subscriptions.upstreams(namespace, config)
+    subscription_service.check_follows(ctx, subject, namespace, followed)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,7 +10,7 @@ pipeline or a deployment), a run created, a new state or status of a run or task
 object stored, deleted, evicted or expired. A write that fails, or loses its compare-and-set,
 appends nothing; an update that changes neither state nor status appends nothing either. The
 audit history and the locks are written in transactions of their own, apart from the operations
-they guard. Writes of tokens, roles and secrets append no events.
+they guard. Writes of tokens, roles, secrets and subscriptions append no events.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from hostler.core import (
     pipelines,
     runs,
     secrets,
+    subscriptions,
     tasks,
     tokens,
 )
@@ -46,6 +47,7 @@ from hostler.storage import pipelines as pipeline_rows
 from hostler.storage import roles as role_rows
 from hostler.storage import runs as run_rows
 from hostler.storage import secrets as secret_rows
+from hostler.storage import subscriptions as subscription_rows
 from hostler.storage import tokens as token_rows
 
 
@@ -401,6 +403,40 @@ class Store:
         """Delete the role ``name``; ``NotFound`` if there is none."""
         with self._write() as connection:
             role_rows.delete(connection, name)
+
+    # subscriptions made by hand ---------------------------------------------------------
+
+    def create_subscription(self, subscription: subscriptions.Manual) -> subscriptions.Manual:
+        """Store a new subscription and return it as stored; ``NotFound`` when its pipeline
+        does not exist, ``AlreadyExists`` if its key is taken."""
+        with self._write() as connection:
+            return subscription_rows.create(connection, subscription)
+
+    def get_subscription(self, namespace: str, pipeline: str, key: str) -> subscriptions.Manual:
+        """Return one subscription; ``NotFound`` names the namespace or pipeline if missing."""
+        with self._read() as connection:
+            return subscription_rows.get(connection, namespace, pipeline, key)
+
+    def list_subscriptions(
+        self, namespace: str, pipeline: str, after: str | None, limit: int
+    ) -> list[subscriptions.Manual]:
+        """Return at most ``limit`` subscriptions of the pipeline ordered by key, after the key
+        ``after``; ``NotFound`` for a missing namespace or pipeline."""
+        with self._read() as connection:
+            return subscription_rows.list_(connection, namespace, pipeline, after, limit)
+
+    def list_all_subscriptions(
+        self, after: tuple[str, str, str] | None, limit: int
+    ) -> list[subscriptions.Manual]:
+        """Return at most ``limit`` subscriptions of every pipeline ordered by namespace,
+        pipeline and key, after the triple ``after``."""
+        with self._read() as connection:
+            return subscription_rows.list_all(connection, after, limit)
+
+    def delete_subscription(self, namespace: str, pipeline: str, key: str) -> None:
+        """Delete one subscription; ``NotFound`` if there is none."""
+        with self._write() as connection:
+            subscription_rows.delete(connection, namespace, pipeline, key)
 
     # secrets ------------------------------------------------------------------------------
 

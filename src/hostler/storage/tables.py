@@ -3,8 +3,8 @@
 Migrations (``migrations/versions``) create exactly this; a test compares the two. Every row that
 callers change with compare-and-set carries a ``revision`` column; deployments change under their
 pipeline's, history records and locks are settled inside one write transaction each, roles
-are only ever created and deleted, secrets are replaced whole (their revision counts how
-often), and objects are replaced whole, with no revision.
+and subscriptions made by hand are only ever created and deleted, secrets are replaced whole
+(their revision counts how often), and objects are replaced whole, with no revision.
 Timestamps are stored in UTC and always read back timezone-aware, whatever the database.
 """
 
@@ -319,6 +319,23 @@ objects = sa.Table(
     sa.Column("created_by", sa.String(255), nullable=False),
     sa.ForeignKeyConstraint(["namespace", "pipeline"], ["pipelines.namespace", "pipelines.id"]),
     sa.Index(None, "namespace", "pipeline", "run", "created"),
+)
+
+
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    # The subscriptions made by hand; those of a pipeline's file live in its versions. ``key``
+    # is unique among both, which the use cases check (versions are JSON). ``settings`` is the
+    # extension's settings as a JSON object, secret references unresolved.
+    sa.Column("namespace", sa.String(NAME), primary_key=True),
+    sa.Column("pipeline", sa.String(NAME), primary_key=True),
+    sa.Column("key", sa.String(NAME), primary_key=True),
+    sa.Column("extension", sa.String(NAME), nullable=False),
+    sa.Column("settings", sa.Text, nullable=False),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.ForeignKeyConstraint(["namespace", "pipeline"], ["pipelines.namespace", "pipelines.id"]),
 )
 
 

@@ -341,6 +341,27 @@ def test_bad_secrets_are_refused_with_the_field(
     assert secure.ctx.store.list_secrets("team-a", "hello", None, 10) == []
 
 
+def test_a_subscription_made_by_hand_follows_another_namespace_only_when_its_runs_are_readable(
+    secure: Setup,
+) -> None:
+    url = f"{API}/namespaces/team-a/pipelines/hello/subscriptions"
+
+    def follow(upstream: str, key: str, token: str) -> Any:
+        body = {"id": key, "extension": "pipeline", "settings": {"pipeline": upstream}}
+        return secure.client.post(url, json=body, headers=bearer(token))
+
+    refused = follow("team-b/hello", "after-b", secure.team_a)
+    assert_problem(refused, 403, "permission_denied", field="settings.pipeline")
+    assert "may not follow pipelines of namespace 'team-b'" in refused.json()["detail"]
+    assert secure.ctx.store.list_subscriptions("team-a", "hello", None, 10) == []
+
+    for key, upstream in (("own", "hello"), ("own-too", "team-a/hello")):
+        made = follow(upstream, key, secure.team_a)
+        assert made.status_code == 201, made.text
+    made = follow("team-b/hello", "after-b", secure.teams)
+    assert made.status_code == 201, made.text
+
+
 def test_a_pipeline_may_follow_another_namespaces_pipeline_only_when_its_runs_are_readable(
     secure: Setup,
 ) -> None:

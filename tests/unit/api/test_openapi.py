@@ -20,6 +20,7 @@ BODY_ROUTES = {
     ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/deployments"),
     ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/canary/promote"),
     ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/canary/abort"),
+    ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/subscriptions"),
     ("post", f"{API}/tokens"),
     ("post", f"{API}/roles"),
     ("put", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/secrets/{{name}}"),
@@ -63,7 +64,7 @@ def problem_statuses(operation: dict[str, Any]) -> set[str]:
 
 
 def test_the_document_has_every_route(document: dict[str, Any]) -> None:
-    assert len(operations(document)) == 59
+    assert len(operations(document)) == 62
     assert all(path.startswith(f"{API}/") for _, path, _ in operations(document))
 
 
@@ -90,7 +91,7 @@ def test_every_operation_with_a_path_parameter_documents_404(document: dict[str,
         if any(p["in"] == "path" for p in operation.get("parameters", [])):
             assert "404" in problem_statuses(operation), (method, path)
             checked += 1
-    assert checked == 45
+    assert checked == 48
 
 
 def test_every_body_route_documents_its_body_and_413(document: dict[str, Any]) -> None:

@@ -371,3 +371,49 @@ def test_a_refused_reveal_raises_permission_denied(api: FakeApi) -> None:
 
     assert (caught.value.status, caught.value.code) == (403, "permission_denied")
     assert caught.value.detail == "token 'ci': may not admin secrets"
+
+
+SUBSCRIPTIONS = f"{HELLO}/subscriptions"
+
+
+def test_subscriptions_are_listed_made_with_only_the_id_given_and_deleted(api: FakeApi) -> None:
+    made = {"key": "nightly", "extension": "cron", "source": "manual"}
+    api.on("GET", SUBSCRIPTIONS, (200, {"items": [made]}))
+    api.on("POST", SUBSCRIPTIONS, (201, made))
+    api.on("DELETE", f"{SUBSCRIPTIONS}/nightly", httpx.Response(204))
+
+    with make(api) as hostler:
+        assert hostler.list_subscriptions("default", "hello") == {"items": [made]}
+        assert hostler.subscribe("default", "hello", "cron", {"schedule": "0 2 * * *"}) == made
+        hostler.subscribe("default", "hello", "cron", {"schedule": "0 3 * * *"}, key="nightly")
+        hostler.subscribe("default", "hello", "webhook")
+        hostler.unsubscribe("default", "hello", "nightly")
+
+    assert api.bodies("POST", SUBSCRIPTIONS) == [
+        {"extension": "cron", "settings": {"schedule": "0 2 * * *"}},
+        {"id": "nightly", "extension": "cron", "settings": {"schedule": "0 3 * * *"}},
+        {"extension": "webhook", "settings": {}},
+    ]
+    assert [(r.method, r.url.path) for r in api.requests][-1] == (
+        "DELETE",
+        f"/api/v1{SUBSCRIPTIONS}/nightly",
+    )
+
+
+def test_a_refused_subscription_raises_the_servers_problem(api: FakeApi) -> None:
+    problem = {
+        "status": 409,
+        "code": "already_exists",
+        "detail": "subscription 'webhook' of pipeline 'default/hello': already exists",
+        "field": "id",
+        "hint": "give it another id with --id, or unsubscribe the one there first",
+    }
+    api.on("POST", SUBSCRIPTIONS, (409, problem))
+
+    with make(api) as hostler, pytest.raises(client.ApiError) as caught:
+        hostler.subscribe("default", "hello", "webhook")
+    assert (caught.value.status, caught.value.code, caught.value.field) == (
+        409,
+        "already_exists",
+        "id",
+    )

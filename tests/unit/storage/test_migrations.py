@@ -177,6 +177,33 @@ def test_old_tokens_are_no_run_tokens_and_a_downgrade_deletes_only_run_tokens(
     assert again == []
 
 
+def test_subscriptions_made_by_hand_go_with_a_downgrade_and_come_back_empty(url: str) -> None:
+    database.migrate(url)
+    engine = database.connect(url)
+    now = "2025-03-01 12:00:00.000000"
+    try:
+        with database.transaction(engine) as connection:
+            for sql in [
+                "INSERT INTO pipelines VALUES ('default', 'hello', '', NULL, 0, :now, :now, 1,"
+                " NULL)",
+                "INSERT INTO subscriptions VALUES ('default', 'hello', 'nightly', 'cron',"
+                " '{}', :now, 'alice')",
+            ]:
+                connection.execute(sa.text(sql), {"now": now})
+        downgrade_to(url, "0008")
+        dropped = not sa.inspect(engine).has_table("subscriptions")
+        database.migrate(url)
+        with engine.connect() as connection:
+            left = connection.execute(sa.select(sa.func.count()).select_from(tables.subscriptions))
+            count = left.scalar_one()
+        again = differences(engine, tables.metadata)
+    finally:
+        engine.dispose()
+    assert dropped
+    assert count == 0
+    assert again == []
+
+
 def test_migrating_twice_is_harmless(url: str, engine: sa.Engine) -> None:
     database.migrate(url)
     with engine.connect() as connection:
@@ -184,6 +211,6 @@ def test_migrating_twice_is_harmless(url: str, engine: sa.Engine) -> None:
         defaults = connection.execute(
             sa.select(tables.namespaces.c.name, tables.namespaces.c.description)
         ).all()
-    assert [tuple(row) for row in head] == [("0008",)]
+    assert [tuple(row) for row in head] == [("0009",)]
     assert [tuple(row) for row in defaults] == [("default", "The default namespace")]
     assert differences(engine, tables.metadata) == []

@@ -6,15 +6,16 @@ parent named first), compare-and-set on ``revision``, run, version and deploymen
 pipeline, list orders and ``after`` cursors, timestamps refused when naive and read back in UTC,
 the same events appended in the same cases, with ids that are never reused, history record ids
 that are never reused either, canary routing counted in the same steps, locks that expire at the
-same instant, tokens, roles, secrets and objects read back as the SQL store reads them from
-their columns, and objects evicted and expired in the same order.
+same instant, tokens, roles, secrets, objects and subscriptions read back as the SQL store reads
+them from their columns, and objects evicted and expired in the same order.
 The storage tests run against both to prove it (``tests/unit/storage``).
 
 It is laid out as ``hostler.storage`` is: ``store.py`` holds ``MemoryStore``, which takes the lock
 and hands each call to the ``Table`` of its concept, one module each (``namespaces``,
 ``pipelines`` with their versions, ``deployments`` with canary routing, ``runs`` with their task
 executions, ``events``, ``history``, ``locks``, ``tokens``, ``roles``, ``secrets``,
-``objects``), and ``columns.py`` says how the SQL store's columns treat values.
+``objects``, ``subscriptions``), and ``columns.py`` says how the SQL store's columns treat
+values.
 """
 
 from hostler.testing.store.namespaces import DEFAULT_DESCRIPTION

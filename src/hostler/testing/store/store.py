@@ -23,6 +23,7 @@ from hostler.core import (
     pipelines,
     runs,
     secrets,
+    subscriptions,
     tasks,
     tokens,
 )
@@ -36,6 +37,7 @@ from hostler.testing.store import pipelines as pipeline_table
 from hostler.testing.store import roles as role_table
 from hostler.testing.store import runs as run_table
 from hostler.testing.store import secrets as secret_table
+from hostler.testing.store import subscriptions as subscription_table
 from hostler.testing.store import tokens as token_table
 
 
@@ -62,6 +64,7 @@ class MemoryStore:
         self._roles = role_table.Table()
         self._secrets = secret_table.Table(self._pipelines)
         self._objects = object_table.Table(self._pipelines, self._runs)
+        self._subscriptions = subscription_table.Table(self._pipelines)
         self._installation = uuid.uuid4().hex[:12]
 
     def installation(self) -> str:
@@ -394,6 +397,40 @@ class MemoryStore:
         """Delete the role ``name``; ``NotFound`` if there is none."""
         with self._lock:
             self._roles.delete(name)
+
+    # subscriptions made by hand ---------------------------------------------------------
+
+    def create_subscription(self, subscription: subscriptions.Manual) -> subscriptions.Manual:
+        """Store a new subscription and return it as stored; ``NotFound`` when its pipeline
+        does not exist, ``AlreadyExists`` if its key is taken."""
+        with self._lock:
+            return self._subscriptions.create(subscription)
+
+    def get_subscription(self, namespace: str, pipeline: str, key: str) -> subscriptions.Manual:
+        """Return one subscription; ``NotFound`` names the namespace or pipeline if missing."""
+        with self._lock:
+            return self._subscriptions.get(namespace, pipeline, key)
+
+    def list_subscriptions(
+        self, namespace: str, pipeline: str, after: str | None, limit: int
+    ) -> list[subscriptions.Manual]:
+        """Return at most ``limit`` subscriptions of the pipeline ordered by key, after the key
+        ``after``; ``NotFound`` for a missing namespace or pipeline."""
+        with self._lock:
+            return self._subscriptions.list_(namespace, pipeline, after, limit)
+
+    def list_all_subscriptions(
+        self, after: tuple[str, str, str] | None, limit: int
+    ) -> list[subscriptions.Manual]:
+        """Return at most ``limit`` subscriptions of every pipeline ordered by namespace,
+        pipeline and key, after the triple ``after``."""
+        with self._lock:
+            return self._subscriptions.list_all(after, limit)
+
+    def delete_subscription(self, namespace: str, pipeline: str, key: str) -> None:
+        """Delete one subscription; ``NotFound`` if there is none."""
+        with self._lock:
+            self._subscriptions.delete(namespace, pipeline, key)
 
     # secrets ------------------------------------------------------------------------------
 
