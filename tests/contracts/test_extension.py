@@ -22,7 +22,7 @@ import httpx
 import pydantic
 import pytest
 
-from hostler.extensions import cron, interval, webhook
+from hostler.extensions import cron, github, interval, notify, pipeline, webhook
 from hostler.sdk import extension
 from hostler.sdk.extension import contract, server
 
@@ -85,6 +85,28 @@ CASES = [
         {"secret": "conformance-webhook-secret", "variables": {"SHA": "head_commit.id"}},
         {"secret": "too-short"},
         "settings.secret",
+    ),
+    Case(
+        github.Trigger,
+        {"secret": "conformance-github-secret"},
+        {"secret": "conformance-github-secret", "branches": ["main"]},
+        {"secret": "conformance-github-secret", "events": ["Push!"]},
+        "settings.events",
+    ),
+    Case(
+        pipeline.Trigger,
+        {"pipeline": "build"},
+        {"pipeline": "platform/build", "statuses": ["successful", "failed"]},
+        {"pipeline": "hello"},
+        "settings.pipeline",
+    ),
+    Case(
+        notify.Notifier,
+        {"webhook": {"url": "https://hooks.example.com/services/T0/B0"}},
+        {"when": "failures_in_row", "count": 2, "email": {"to": ["ops@example.com"]}},
+        {"when": "duration", "webhook": {"url": "https://hooks.example.com/services/T0/B0"}},
+        "settings.duration",
+        config={"SMTP_HOST": "127.0.0.1"},
     ),
 ]
 

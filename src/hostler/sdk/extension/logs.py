@@ -14,6 +14,9 @@ import logging
 import sys
 from typing import Any, TextIO
 
+QUIET = ("httpx", "httpcore")
+"""Libraries whose records below WARNING an extension's log leaves out."""
+
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
@@ -47,3 +50,7 @@ def configure(level: str = "info", stream: TextIO | None = None) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # httpx and httpcore log every request at INFO, with its whole URL: a line per poll every
+    # second, and a webhook's URL may hold its key.
+    for noisy in QUIET:
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
