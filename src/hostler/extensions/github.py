@@ -328,6 +328,8 @@ def ignored_files(settings: Settings, files: Sequence[str] | None) -> str | None
     """Return why the changed ``files`` start nothing; None when they do, or are not known."""
     if files is None or not (settings.paths or settings.paths_ignore):
         return None
+    if not files:
+        return "no file changed"
     wanted = [name for name in files if not settings.paths or matches(settings.paths, name)]
     if not wanted:
         return "no changed file matches 'paths'"

@@ -75,7 +75,15 @@ class Client:
         self._app_id = app_id
         self._key = private_key.get_secret_value().replace("\\n", "\n") if private_key else None
         self._clock = clock
+        if bool(app_id) != bool(private_key and private_key.get_secret_value()):
+            missing = "PRIVATE_KEY" if app_id else "APP_ID"
+            raise errors.InvalidArgument(
+                f"environment variable 'HOSTLER_EXTENSION_CONFIG_{missing}': missing",
+                field=f"HOSTLER_EXTENSION_CONFIG_{missing}",
+                hint="a GitHub App needs both its id and its private key; set both, or neither",
+            )
         self._installations: dict[int, tuple[str, float]] = {}
+        self._installation_ids: dict[str, int] = {}  # by repository, for webhooks without one
         self._lock = threading.Lock()
         if self.app:
             try:
@@ -129,12 +137,18 @@ class Client:
         return token
 
     def _installation_of(self, repository: str) -> int:
+        with self._lock:
+            known = self._installation_ids.get(repository)
+        if known is not None:
+            return known
         answer = self._send(
             "GET", f"/repos/{repository}/installation", auth=f"Bearer {self._jwt()}"
         )
         found = answer.get("id")
         if not isinstance(found, int):
             raise Error(f"repository '{repository}': GitHub named no installation of the App")
+        with self._lock:
+            self._installation_ids[repository] = found
         return found
 
     def _auth(self, repository: str, installation: int | None) -> str | None:
@@ -344,13 +358,17 @@ class Reporter:
 
     def _take_up(self, sub: base.Subscription[Any], following: Following) -> bool:
         try:
-            page = self.api.list_runs(sub.namespace, sub.pipeline, state=["pending", "running"])
+            unfinished = list(
+                self.api.iterate(
+                    self.api.list_runs, sub.namespace, sub.pipeline, state=["pending", "running"]
+                )
+            )
         except client.ApiError as exc:
             self.log.warning(
                 "runs to report unknown", extra={"subscription": sub.id, "detail": exc.detail}
             )
             return False
-        for run in page.get("items", []):
+        for run in unfinished:
             mine = (run.get("variables") or {}).get("HOSTLER_SUBSCRIPTION") == sub.id
             watched = Watched.of(run) if mine else None
             if watched is not None:

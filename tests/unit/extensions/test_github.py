@@ -360,6 +360,24 @@ def test_a_private_key_that_is_not_one_is_refused_naming_its_environment_variabl
     assert all(line not in shown for line in value.splitlines() if "-----" not in line)
 
 
+@pytest.mark.parametrize("given", ["app_id", "private_key"])
+def test_half_a_github_app_is_refused_naming_the_missing_half(
+    hostler: Runs, key: Key, given: str
+) -> None:
+    half = (
+        github.Admin(app_id=APP_ID)
+        if given == "app_id"
+        else github.Admin(private_key=pydantic.SecretStr(key.private))
+    )
+    missing = "PRIVATE_KEY" if given == "app_id" else "APP_ID"
+
+    with pytest.raises(errors.InvalidArgument) as refused:
+        github.Trigger(system(), half, api=hostler.client())
+
+    assert refused.value.field == f"HOSTLER_EXTENSION_CONFIG_{missing}"
+    assert key.private.splitlines()[1] not in str(refused.value)
+
+
 def test_a_private_key_from_the_environment_may_write_its_newlines_as_backslash_n(
     key: Key,
 ) -> None:
