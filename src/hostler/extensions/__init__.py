@@ -25,7 +25,7 @@ import pydantic
 
 from hostler.core import schedules
 from hostler.sdk import client
-from hostler.sdk.extension import base, contract, timers
+from hostler.sdk.extension import base, contract
 
 NEXT_FIRES = 3
 """How many next fires a subscription's summary shows."""
@@ -62,19 +62,6 @@ class Scheduled(base.Extension[S]):
     """
 
     kind: ClassVar[contract.Kind] = "trigger"
-
-    def __init__(
-        self,
-        system: contract.System,
-        config: pydantic.BaseModel | None = None,
-        *,
-        api: client.Client | None = None,
-        clock: timers.Clock = timers.now,
-    ) -> None:
-        super().__init__(system, config, api=api)
-        # The SDK's own timers have not started (they start with the first timer): replace
-        # them by timers on ``clock``.
-        self.timers = timers.Timers(clock=clock, log=self.log)
 
     def schedule(self, sub: base.Subscription[S]) -> schedules.Schedule:
         """Return the schedule of ``sub``'s settings; raise InvalidArgument naming the setting."""

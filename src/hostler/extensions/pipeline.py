@@ -133,9 +133,7 @@ class Trigger(base.Extension[Settings]):
         api: client.Client | None = None,
         clock: timers.Clock = timers.now,
     ) -> None:
-        super().__init__(system, config, api=api)
-        # The SDK's own timers have not started (they start with the first timer).
-        self.timers = timers.Timers(clock=clock, log=self.log)
+        super().__init__(system, config, api=api, clock=clock)
         self._seen: set[str] = set()  # subscriptions that arrived since the process started
         self._followers: dict[str, follow.Follower] = {}  # by subscription, kept over changes
 

@@ -88,9 +88,7 @@ class Notifier(base.Extension[Settings]):
         api: client.Client | None = None,
         clock: timers.Clock = timers.now,
     ) -> None:
-        super().__init__(system, config, api=api)
-        # The SDK's own timers have not started (they start with the first timer).
-        self.timers = timers.Timers(clock=clock, log=self.log)
+        super().__init__(system, config, api=api, clock=clock)
         self.admin: _Config = _Config.model_validate(self.config.model_dump())
         self._http = httpx.Client(timeout=self.TIMEOUT)
         self._watches: dict[str, Watch] = {}  # by subscription, kept over changed settings

@@ -142,7 +142,8 @@ class Extension(Generic[S]):
     """An extension: subclass it, name it, and override the hooks it needs.
 
     ``api`` is a client of the Hostler API (``HOSTLER_EXTENSION_SYSTEM_URL`` and ``_TOKEN``),
-    ``log`` the extension's logger, ``timers`` its ``Timers``, ``config`` its ``Config`` read from
+    ``log`` the extension's logger, ``timers`` its ``Timers`` on ``clock`` (tests pass one they
+    control), ``config`` its ``Config`` read from
     the environment. Hooks run on the request's thread, one subscription change at a time.
     """
 
@@ -184,12 +185,13 @@ class Extension(Generic[S]):
         config: pydantic.BaseModel | None = None,
         *,
         api: client.Client | None = None,
+        clock: timers.Clock = timers.now,
     ) -> None:
         self.system = system
         self.config = config if config is not None else self.read_config({})
         self.api = api or client.Client(system.url, system.token.get_secret_value())
         self.log = logging.getLogger(f"hostler.extension.{system.name or self.name}")
-        self.timers = timers.Timers(log=self.log)
+        self.timers = timers.Timers(clock=clock, log=self.log)
         self._subscriptions: dict[str, Subscription[S]] = {}
         self._changing = threading.Lock()
 
