@@ -30,8 +30,9 @@ ROUND = 1.0
 """Seconds between two rounds of checks."""
 UNHEALTHY_ROUNDS = 3
 """Health checks in a row that may fail before a running extension is restarted."""
-STARTING_ROUNDS = 15
-"""Health checks in a row that may fail before an extension that never answered is restarted."""
+STARTING_SECONDS = 15.0
+"""Seconds an extension that never answered yet has to come up before it is restarted: time,
+not rounds, as an interpreter's start takes as long however often it is checked."""
 BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 60.0)
 """Seconds to wait before each restart in a row; the last one repeats."""
 STEADY = 60.0
@@ -227,8 +228,11 @@ class Supervisor:
         child.failures += 1
         child.healthy = False  # no subscription is sent while it does not answer
         # A process that never answered yet gets longer to come up than a running one to answer.
-        patience = UNHEALTHY_ROUNDS if child.answered else STARTING_ROUNDS
-        if child.failures >= patience:
+        if child.answered:
+            given_up = child.failures >= UNHEALTHY_ROUNDS
+        else:
+            given_up = now - child.started >= STARTING_SECONDS
+        if given_up:
             log.warning(
                 "extension unhealthy: restarting", extra={"extension": child.installed.name}
             )
