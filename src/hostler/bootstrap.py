@@ -143,6 +143,7 @@ def build(settings: config.Settings) -> Server:
         instance=me.instance,
         cipher=keys,
         objects=content,
+        images=sched.images,
         limits=context.Limits(
             keep_pipeline_objects=settings.objects.keep_pipeline_objects,
             keep_runs=settings.objects.keep_runs,

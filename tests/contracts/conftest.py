@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
@@ -33,6 +34,8 @@ class Backend:
     plugin: plugins.Plugin[ports.Scheduler]
     config: pydantic.BaseModel
     others: list[ports.Scheduler] = dataclasses.field(default_factory=list)
+    built: list[str] = dataclasses.field(default_factory=list)
+    """The images the test built, removed after it."""
 
     def reopen(self) -> ports.Scheduler:
         """Return a second scheduler over the same backend, as a restarted server would build."""
@@ -60,6 +63,27 @@ class Backend:
         handle = self.scheduler.create(self.spec(*command, env=env))
         self.scheduler.start(handle)
         return handle
+
+    def image(self, labels: Mapping[str, str]) -> str | None:
+        """Build an image of the test image carrying ``labels`` and the test's label on a
+        backend that has images (removed after the test), and return its reference; None on a
+        backend without images. Offline: built FROM the local test image."""
+        if not self.scheduler.capabilities.isolation:
+            return None
+        import docker  # only the Docker backend has images; the local one runs without Docker
+
+        tag = f"hostler-test-ext:{uuid.uuid4().hex[:12]}"
+        lines = "".join(
+            f'LABEL "{key}"="{value}"\n' for key, value in {**labels, **self.label}.items()
+        )
+        dockerfile = io.BytesIO(f"FROM {IMAGE}\n{lines}".encode())
+        client = docker.from_env()
+        try:
+            client.images.build(fileobj=dockerfile, tag=tag, rm=True, pull=False)
+        finally:
+            client.close()
+        self.built.append(tag)
+        return tag
 
     def wait_for_line(self, handle: str, text: str, within: float = 30) -> None:
         """Return once ``handle`` has printed the line ``text``; fail if it has not ``within``."""
@@ -93,3 +117,12 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
             scheduler.remove(status.handle)
         for each in (scheduler, *backend.others):
             each.close()
+        if backend.built:
+            import docker
+
+            client = docker.from_env()
+            try:
+                for tag in backend.built:
+                    client.images.remove(tag, force=True)
+            finally:
+                client.close()

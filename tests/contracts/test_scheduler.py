@@ -6,8 +6,10 @@ Commands use only what exists both in busybox and on a host (``sh``, ``echo``, `
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
+import os
 import random
 import threading
 import time
@@ -299,6 +301,40 @@ def test_capabilities_are_declared(backend: Backend) -> None:
     assert capabilities.log_follow
     assert isinstance(backend.scheduler.name, str)
     assert backend.scheduler.name
+
+
+# -- images and networks ------------------------------------------------------------------------
+
+EXTENSION_LABEL = "dev.hostler.extension.name"
+
+
+def test_images_lists_those_that_carry_a_label_with_their_labels(backend: Backend) -> None:
+    [test_label] = backend.label
+    reference = backend.image({EXTENSION_LABEL: "slack", "dev.hostler.extension.version": "1.3.0"})
+    found = backend.scheduler.images(test_label)
+    if reference is None:
+        assert found == []  # a backend without images lists none
+        return
+    [image] = found
+    assert image.reference == reference
+    assert image.id.startswith("sha256:")
+    assert image.labels[EXTENSION_LABEL] == "slack"
+    assert image.labels["dev.hostler.extension.version"] == "1.3.0"
+    assert reference in [i.reference for i in backend.scheduler.images(EXTENSION_LABEL)]
+    assert backend.scheduler.images(f"{test_label}.absent") == []
+
+
+def test_a_container_on_the_host_network_sees_the_hosts_interfaces(backend: Backend) -> None:
+    spec = dataclasses.replace(
+        backend.spec("sh", "-c", "ls /sys/class/net"), network=ports.HOST_NETWORK
+    )
+    handle = backend.scheduler.create(spec)
+    backend.scheduler.start(handle)
+    assert backend.scheduler.wait(handle, timeout=HANG).exit_code == 0
+    seen = set(texts(collect(backend.scheduler.logs(handle))))
+    # veth pairs of other containers come and go; the host's own interfaces stay
+    hosts = {name for name in os.listdir("/sys/class/net") if not name.startswith("veth")}
+    assert hosts <= seen
 
 
 # -- copy_in: files below the objects directory ------------------------------------------------

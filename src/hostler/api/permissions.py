@@ -109,6 +109,14 @@ ROUTES: dict[str, Needs | Open] = {
     # extensions
     "list_extensions": Needs(_K.EXTENSIONS, _A.READ, Target.INSTALLATION),
     "get_extension_log": Needs(_K.EXTENSIONS, _A.READ, Target.INSTALLATION),
+    # extensions from images: installing one runs an image of the caller's choice, as admin does
+    "list_installed_extensions": Needs(_K.EXTENSIONS, _A.READ, Target.INSTALLATION),
+    "get_installed_extension": Needs(_K.EXTENSIONS, _A.READ, Target.INSTALLATION),
+    "list_available_extensions": Needs(_K.EXTENSIONS, _A.READ, Target.INSTALLATION),
+    "install_extension": Needs(_K.EXTENSIONS, _A.ADMIN, Target.INSTALLATION),
+    "update_extension": Needs(_K.EXTENSIONS, _A.ADMIN, Target.INSTALLATION),
+    "update_extensions": Needs(_K.EXTENSIONS, _A.ADMIN, Target.INSTALLATION),
+    "remove_extension": Needs(_K.EXTENSIONS, _A.DELETE, Target.INSTALLATION),
     # webhooks: the extension checks the sender (a signature), not Hostler
     "deliver_event": PUBLIC,
     # tokens and roles

@@ -21,6 +21,7 @@ from hostler.core import (
     events,
     extensions,
     history,
+    images,
     namespaces,
     objects,
     pipelines,
@@ -32,8 +33,10 @@ from hostler.core import (
     subscriptions,
     tasks,
     tokens,
+    updates,
 )
 from hostler.services import deployments as deployment_service
+from hostler.services import installs as install_service
 from hostler.services import pages
 from hostler.services import pipelines as pipeline_service
 
@@ -1027,6 +1030,187 @@ class ExtensionLog(_Out):
 
     name: str
     lines: list[str] = pydantic.Field(description="Oldest first; each a JSON log record.")
+
+
+class InstalledExtension(_Out):
+    """An extension installed from an image. Its configuration's values are never returned."""
+
+    name: str
+    image: str = pydantic.Field(description="The image it was installed from: a tag, or an id.")
+    image_id: str = pydantic.Field(description="That image's id when it was installed.")
+    version: str = pydantic.Field(description="A semantic version.")
+    pin: int | None = pydantic.Field(
+        description="The major version updates stay within; null: any."
+    )
+    config_keys: list[str] = pydantic.Field(
+        description="The keys of its HOSTLER_EXTENSION_CONFIG_* values; the values are never "
+        "returned (they may be tokens)."
+    )
+    installed: Timestamp = pydantic.Field(description="When this version was installed.")
+    installed_by: str
+    subscriptions: int = pydantic.Field(description="Subscriptions wanted of it.")
+
+    @classmethod
+    def from_entity(cls, entity: images.Installed, subscriptions: int) -> InstalledExtension:
+        """Return the wire form of ``entity``, which holds ``subscriptions``: never its
+        configuration's values."""
+        return cls(
+            name=entity.name,
+            image=entity.image,
+            image_id=entity.image_id,
+            version=str(entity.version),
+            pin=entity.pin,
+            config_keys=sorted(entity.config),
+            installed=entity.installed,
+            installed_by=entity.installed_by,
+            subscriptions=subscriptions,
+        )
+
+
+class InstalledExtensionList(_Out):
+    """Every extension installed from an image, by name."""
+
+    items: list[InstalledExtension]
+
+
+class ExtensionChange(_Out):
+    """What an install or update does to one extension."""
+
+    extension: str
+    action: Literal["install", "upgrade", "downgrade", "reinstall", "none"] = pydantic.Field(
+        description="none: it has the version asked for (or the newest) already."
+    )
+    from_version: str | None = pydantic.Field(description="Null for an install.")
+    to_version: str
+    image: str = pydantic.Field(description="The image it goes to.")
+    pin: int | None = pydantic.Field(description="The major version it is pinned to after.")
+    subscriptions: int = pydantic.Field(description="Subscriptions affected.")
+
+
+class ExtensionPlan(_Out):
+    """What an install or update of extensions would change."""
+
+    up_to_date: bool = pydantic.Field(description="True when it changes nothing.")
+    changes: list[ExtensionChange] = pydantic.Field(description="One per extension, by name.")
+    text: list[str] = pydantic.Field(
+        description="The plan as lines for people, as the CLI shows: 'Up-to-date.' when it "
+        "changes nothing."
+    )
+
+    @classmethod
+    def of(cls, plan: updates.Plan) -> ExtensionPlan:
+        """Return the wire form of ``plan``."""
+        return cls.model_validate({**plan.to_dict(), "text": plan.lines()})
+
+
+class ExtensionResult(_Out):
+    """The plan, and what applying it did (nothing for a dry run)."""
+
+    plan: ExtensionPlan
+    applied: bool = pydantic.Field(description="False for a dry run.")
+    extensions: list[InstalledExtension] = pydantic.Field(
+        description="The extensions it changed, as they are now; empty for a dry run."
+    )
+
+    @classmethod
+    def of(
+        cls, plan: updates.Plan, done: install_service.Done | None, counts: dict[str, int]
+    ) -> ExtensionResult:
+        """Return the answer for ``plan``, applied as ``done`` (None: a dry run); ``counts``
+        gives the subscriptions of each extension."""
+        return cls(
+            plan=ExtensionPlan.of(plan),
+            applied=done is not None,
+            extensions=[]
+            if done is None
+            else [InstalledExtension.from_entity(e, counts.get(e.name, 0)) for e in done.changed],
+        )
+
+
+_VERSION = pydantic.Field(
+    default=None,
+    max_length=255,
+    description="Optional. A version (1.3.0), or a major version (1), which pins the extension "
+    "to it: later updates stay within it. Absent: the newest (within the pin, for an update).",
+)
+
+
+class InstallRequest(_In):
+    """Install an extension from an image present on the engine."""
+
+    name: str = pydantic.Field(
+        max_length=63, description="Required. Lower-case letters, digits and dashes."
+    )
+    image: str = pydantic.Field(
+        min_length=1,
+        max_length=1024,
+        description="Required. An image reference (hostler-ext-slack:1.3.0), or a repository "
+        "(hostler-ext-slack) whose newest version (or version) is taken. Its label "
+        "dev.hostler.extension.name must be name.",
+    )
+    version: str | None = _VERSION
+    config: dict[str, str] = pydantic.Field(
+        default_factory=dict,
+        description="Optional. Its HOSTLER_EXTENSION_CONFIG_* values by key without the prefix "
+        "({TOKEN: '...'}); never returned.",
+    )
+    dry_run: bool = pydantic.Field(False, description="Optional. Only plan; nothing changes.")
+
+
+class UpdateAllRequest(_In):
+    """Update every extension installed from an image to its newest version, within its pin."""
+
+    allow_downgrade: bool = pydantic.Field(
+        False, description="Optional. Go to an older version; refused (409) without it."
+    )
+    force_same_version: bool = pydantic.Field(
+        False,
+        description="Optional. Install the installed version again; refused (409) without it.",
+    )
+    dry_run: bool = pydantic.Field(False, description="Optional. Only plan; nothing changes.")
+
+
+class UpdateRequest(UpdateAllRequest):
+    """Update an extension installed from an image."""
+
+    version: str | None = _VERSION
+
+
+class AvailableVersion(_Out):
+    """A newer version of an extension on the engine."""
+
+    version: str
+    image: str
+
+
+class AvailableExtension(_Out):
+    """An extension installed from an image, and the newer versions the engine has of it."""
+
+    name: str
+    version: str
+    pin: int | None
+    newer: list[AvailableVersion] = pydantic.Field(
+        description="Within its pin, newest first, no prereleases; empty when it is up to date."
+    )
+
+    @classmethod
+    def from_entity(cls, entity: install_service.Available) -> AvailableExtension:
+        """Return the wire form of ``entity``."""
+        return cls(
+            name=entity.extension.name,
+            version=str(entity.extension.version),
+            pin=entity.extension.pin,
+            newer=[
+                AvailableVersion(version=str(i.version), image=i.reference) for i in entity.newer
+            ],
+        )
+
+
+class AvailableList(_Out):
+    """Every extension installed from an image, by name, with its newer versions."""
+
+    items: list[AvailableExtension]
+    up_to_date: bool = pydantic.Field(description="True when none has a newer version.")
 
 
 class RotateResult(_Out):

@@ -95,9 +95,11 @@ def apply_planned(
     draft: dict[str, Any],
     apply: Callable[[], dict[str, Any]],
     describe: Callable[[dict[str, Any]], str],
+    doing: str = "deploying",
 ) -> None:
     """Show ``plan``; unless ``stop``, ask to proceed (``yes`` has said so), ``apply`` it and say
-    what was done with ``describe``. With ``stop``, ``-o json|yaml`` prints ``draft``."""
+    what was done with ``describe``. With ``stop``, ``-o json|yaml`` prints ``draft``. ``doing``
+    says what is not done when there is no terminal to ask on."""
     if fmt is output.Format.TABLE:
         for line in plan.get("text", []):
             output.say(line)
@@ -107,7 +109,7 @@ def apply_planned(
         return
     if not yes and not common.confirm(
         "Proceed?",
-        refused="not deploying: there is no terminal to confirm on",
+        refused=f"not {doing}: there is no terminal to confirm on",
         hint="add -y to proceed without asking, or --dry-run to only see the plan",
         declined="Nothing changed.",
     ):

@@ -7,6 +7,7 @@ sees a Docker, SQLAlchemy or OS exception.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import datetime
 import enum
@@ -20,6 +21,7 @@ from hostler.core import (
     events,
     extensions,
     history,
+    images,
     namespaces,
     objects,
     pipelines,
@@ -62,6 +64,28 @@ class ContainerSpec:
     image: str
     command: tuple[str, ...] | None
     env: Mapping[str, str]
+    labels: Mapping[str, str]
+    network: str | None = None
+    """Optional. ``host`` to share the host's network (an extension's container that listens on
+    127.0.0.1 for the server); None: the backend's default. A backend that cannot honour it
+    raises InvalidArgument from ``create``; one whose processes share the host's network anyway
+    (``local``) accepts ``host``."""
+
+
+HOST_NETWORK = "host"
+"""The ``ContainerSpec.network`` that shares the host's network."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageInfo:
+    """An image present on a scheduler's engine. Immutable.
+
+    ``reference`` names it: one of its tags (``hostler-ext-slack:1.3.0``), else its ``id``
+    (``sha256:...``). An image with several tags is listed once per tag.
+    """
+
+    reference: str
+    id: str
     labels: Mapping[str, str]
 
 
@@ -198,6 +222,12 @@ class Scheduler(Protocol):
 
     def list(self, labels: Mapping[str, str]) -> list[ContainerStatus]:
         """Return every container of this backend that carries all of ``labels``."""
+        ...
+
+    def images(self, label: str) -> builtins.list[ImageInfo]:
+        """Return the images present on the engine that carry the label ``label`` (whatever its
+        value), ordered by reference; none for a backend without images (host processes).
+        Nothing is pulled. Errors: ``Unavailable`` when the engine cannot be reached."""
         ...
 
     def close(self) -> None:
@@ -728,6 +758,24 @@ class Store(Protocol):
     ) -> list[objects.Object]:
         """Delete at most ``limit`` objects of the pipeline's runs numbered below ``before_run``,
         with an ``object.expired`` event each, and return them."""
+        ...
+
+    # extensions installed from images, by name; replaced whole
+    def put_extension(self, extension: images.Installed) -> images.Installed:
+        """Store ``extension``, replacing the one of that name; return it as stored."""
+        ...
+
+    def get_extension(self, name: str) -> images.Installed:
+        """Return the extension installed from an image as ``name``; NotFound if there is
+        none."""
+        ...
+
+    def list_extensions(self, after: str | None, limit: int) -> list[images.Installed]:
+        """Return the extensions installed from images ordered by name (``after`` is a name)."""
+        ...
+
+    def delete_extension(self, name: str) -> None:
+        """Delete the extension installed as ``name``; NotFound if there is none."""
         ...
 
     # locks: named, held by one holder until released or expired

@@ -219,6 +219,88 @@ class Client:
         result: Json = self._get(f"/extensions/{_segment(name)}/logs", lines=lines)
         return result
 
+    def list_installed_extensions(self) -> Json:
+        """Return the extensions installed from images: ``{"items": [...]}``, by name."""
+        result: Json = self._get("/extensions/installed")
+        return result
+
+    def get_installed_extension(self, name: str) -> Json:
+        """Return the extension installed from an image as ``name``."""
+        result: Json = self._get(f"/extensions/installed/{_segment(name)}")
+        return result
+
+    def install_extension(
+        self,
+        name: str,
+        image: str,
+        *,
+        version: str | None = None,
+        config: Mapping[str, str] | None = None,
+        dry_run: bool = False,
+    ) -> Json:
+        """Install extension ``name`` from ``image`` (a reference, or a repository whose newest
+        version, or ``version``, is taken) with ``config`` (its ``HOSTLER_EXTENSION_CONFIG_*``
+        values by key without the prefix). ``dry_run`` only plans. Returns ``{"plan",
+        "applied", "extensions"}``."""
+        body: Json = {"name": name, "image": image, "config": dict(config or {})}
+        body["dry_run"] = dry_run
+        if version is not None:
+            body["version"] = version
+        result: Json = self._request("POST", "/extensions/installed", body=body)
+        return result
+
+    def update_extension(
+        self,
+        name: str,
+        *,
+        version: str | None = None,
+        allow_downgrade: bool = False,
+        force_same_version: bool = False,
+        dry_run: bool = False,
+    ) -> Json:
+        """Update extension ``name`` to ``version`` (a version, or a major that pins; None: the
+        newest within its pin). A downgrade needs ``allow_downgrade``, the installed version
+        again ``force_same_version`` (409 otherwise). Returns ``{"plan", "applied",
+        "extensions"}``."""
+        body: Json = {
+            "allow_downgrade": allow_downgrade,
+            "force_same_version": force_same_version,
+            "dry_run": dry_run,
+        }
+        if version is not None:
+            body["version"] = version
+        path = f"/extensions/installed/{_segment(name)}/update"
+        result: Json = self._request("POST", path, body=body)
+        return result
+
+    def update_extensions(
+        self,
+        *,
+        allow_downgrade: bool = False,
+        force_same_version: bool = False,
+        dry_run: bool = False,
+    ) -> Json:
+        """Update every extension installed from an image to its newest version within its
+        pin; one refused change refuses them all. Returns ``{"plan", "applied",
+        "extensions"}``."""
+        body: Json = {
+            "allow_downgrade": allow_downgrade,
+            "force_same_version": force_same_version,
+            "dry_run": dry_run,
+        }
+        result: Json = self._request("POST", "/extensions/update", body=body)
+        return result
+
+    def available_extensions(self) -> Json:
+        """Return each extension installed from an image with the newer versions the engine
+        has of it: ``{"items": [...], "up_to_date": bool}``."""
+        result: Json = self._get("/extensions/available")
+        return result
+
+    def remove_extension(self, name: str) -> None:
+        """Forget the extension installed from an image as ``name``; its image stays."""
+        self._request("DELETE", f"/extensions/installed/{_segment(name)}")
+
     # -- namespaces -------------------------------------------------------------------------
 
     def health(self) -> Json:

@@ -41,6 +41,9 @@ class Context:
     """How many objects are kept, and how large they may be."""
     extensions: ports.ExtensionHost | None = None
     """Runs the extensions; None where none run (unit tests, tools)."""
+    images: Callable[[str], list[ports.ImageInfo]] | None = None
+    """Lists the images on the scheduler's engine that carry a label (``Scheduler.images``),
+    where extensions are installed from; None: there are none (unit tests, tools)."""
     actor: str = "hostler"
     """Who asks: recorded in the audit history and on deployments. The API sets it per request."""
     principal: access.Principal | None = None

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from hostler.core import access, errors, pipelines, reasons, secretvalues, subscriptions
@@ -139,10 +139,28 @@ def wanted(ctx: Context) -> list[subscriptions.Subscription]:
     that the canary's routing then shares out anyway. Secrets in settings are resolved here, so
     an extension gets the values (a webhook's signing key, say).
     """
+    found: list[subscriptions.Subscription] = []
+    for sub in _unresolved(ctx):
+        with_secrets = _with_secrets(ctx, sub)
+        if with_secrets is not None:
+            found.append(with_secrets)
+    return found
+
+
+def counts(ctx: Context) -> dict[str, int]:
+    """Return how many subscriptions of those ``wanted`` each extension has, by name; those
+    waiting for a secret count too (no secret is resolved)."""
+    found: dict[str, int] = {}
+    for sub in _unresolved(ctx):
+        found[sub.extension] = found.get(sub.extension, 0) + 1
+    return found
+
+
+def _unresolved(ctx: Context) -> Iterator[subscriptions.Subscription]:
+    """Yield the subscriptions ``wanted`` returns, their secrets unresolved."""
     made: dict[_Pipeline, list[subscriptions.Manual]] = {}
     for manual in pages.every(ctx.store.list_all_subscriptions, _order):
         made.setdefault((manual.namespace, manual.pipeline), []).append(manual)
-    found: list[subscriptions.Subscription] = []
     for namespace in pages.every(ctx.store.list_namespaces, lambda n: n.name):
         listing = functools.partial(ctx.store.list_pipelines, namespace.name)
         for pipeline in pages.every(listing, lambda p: p.id):
@@ -154,11 +172,7 @@ def wanted(ctx: Context) -> list[subscriptions.Subscription]:
             by_hand = [m.subscription() for m in made.get((namespace.name, pipeline.id), [])]
             # The use cases keep keys unique across both kinds; should two writers race past
             # that check, the file's subscription wins rather than the extension get both.
-            for sub in [*from_file, *(s for s in by_hand if s.id not in ids)]:
-                with_secrets = _with_secrets(ctx, sub)
-                if with_secrets is not None:
-                    found.append(with_secrets)
-    return found
+            yield from [*from_file, *(s for s in by_hand if s.id not in ids)]
 
 
 def _order(sub: subscriptions.Manual) -> tuple[str, str, str]:

@@ -10,7 +10,7 @@ pipeline or a deployment), a run created, a new state or status of a run or task
 object stored, deleted, evicted or expired. A write that fails, or loses its compare-and-set,
 appends nothing; an update that changes neither state nor status appends nothing either. The
 audit history and the locks are written in transactions of their own, apart from the operations
-they guard. Writes of tokens, roles, secrets and subscriptions append no events.
+they guard. Writes of tokens, roles, secrets, subscriptions and extensions append no events.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from hostler.core import (
     deployments,
     events,
     history,
+    images,
     namespaces,
     objects,
     pipelines,
@@ -39,6 +40,7 @@ from hostler.storage import database, tables
 from hostler.storage import deployments as deployment_rows
 from hostler.storage import events as event_rows
 from hostler.storage import executions as execution_rows
+from hostler.storage import extensions as extension_rows
 from hostler.storage import history as history_rows
 from hostler.storage import locks as lock_rows
 from hostler.storage import namespaces as namespace_rows
@@ -530,6 +532,29 @@ class Store:
                     connection, events.object_changed(events.OBJECT_EXPIRED, gone, now)
                 )
             return expired
+
+    # extensions installed from images -----------------------------------------------------
+
+    def put_extension(self, extension: images.Installed) -> images.Installed:
+        """Store ``extension``, replacing the one of that name; return it as stored."""
+        with self._write() as connection:
+            return extension_rows.put(connection, extension)
+
+    def get_extension(self, name: str) -> images.Installed:
+        """Return the extension installed from an image as ``name``; NotFound if none."""
+        with self._read() as connection:
+            return extension_rows.get(connection, name)
+
+    def list_extensions(self, after: str | None, limit: int) -> list[images.Installed]:
+        """Return at most ``limit`` extensions installed from images ordered by name, after
+        the name ``after``."""
+        with self._read() as connection:
+            return extension_rows.list_(connection, after, limit)
+
+    def delete_extension(self, name: str) -> None:
+        """Delete the extension installed as ``name``; NotFound if there is none."""
+        with self._write() as connection:
+            extension_rows.delete(connection, name)
 
     # locks --------------------------------------------------------------------------------
 

@@ -4,7 +4,8 @@ Migrations (``migrations/versions``) create exactly this; a test compares the tw
 callers change with compare-and-set carries a ``revision`` column; deployments change under their
 pipeline's, history records and locks are settled inside one write transaction each, roles
 and subscriptions made by hand are only ever created and deleted, secrets are replaced whole
-(their revision counts how often), and objects are replaced whole, with no revision.
+(their revision counts how often), and objects and extensions installed from images are replaced
+whole, with no revision.
 Timestamps are stored in UTC and always read back timezone-aware, whatever the database.
 """
 
@@ -336,6 +337,23 @@ subscriptions = sa.Table(
     sa.Column("created", UTCDateTime, nullable=False),
     sa.Column("created_by", sa.String(255), nullable=False),
     sa.ForeignKeyConstraint(["namespace", "pipeline"], ["pipelines.namespace", "pipelines.id"]),
+)
+
+
+extensions = sa.Table(
+    "extensions",
+    metadata,
+    # The extensions installed from images, replaced whole by an update. ``config`` is a JSON
+    # object of the HOSTLER_EXTENSION_CONFIG_* values given at install, kept as given (they may
+    # be tokens: the API never returns them). ``pin`` is a major version, or NULL.
+    sa.Column("name", sa.String(NAME), primary_key=True),
+    sa.Column("image", sa.Text, nullable=False),
+    sa.Column("image_id", sa.String(255), nullable=False),
+    sa.Column("version", sa.String(255), nullable=False),
+    sa.Column("pin", sa.Integer, nullable=True),
+    sa.Column("config", sa.Text, nullable=False),
+    sa.Column("installed", UTCDateTime, nullable=False),
+    sa.Column("installed_by", sa.String(255), nullable=False),
 )
 
 

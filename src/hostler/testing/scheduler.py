@@ -6,7 +6,8 @@ spec. Time is real and monotonic: ``wait``, ``stop`` and followed ``logs`` block
 variable as the real backends block on their engine, so the engine's threads meet the same
 interleavings. Every call is recorded, and the order in which containers started and exited is
 kept, so that tests assert on what happened (``created``, ``signals``, ``max_alive``, ``copied``)
-rather than on how long it took.
+rather than on how long it took. Images are present only once a test adds them (``add_image``);
+a spec's ``network`` is accepted whatever it is, and kept in the spec ``created`` returns.
 """
 
 from __future__ import annotations
@@ -135,6 +136,7 @@ class FakeScheduler:
         self._calls: list[Call] = []
         self._signals: list[tuple[str, str]] = []
         self._timeline: list[Event] = []
+        self._images: dict[str, ports.ImageInfo] = {}
 
     # -- the port ----------------------------------------------------------------------------
 
@@ -278,12 +280,37 @@ class FakeScheduler:
                 if not c.removed and _carries(c.spec.labels, labels)
             ]
 
+    def images(self, label: str) -> builtins.list[ports.ImageInfo]:
+        """Return the images given with ``add_image`` that carry ``label``, by reference."""
+        with self._changed:
+            self._calls.append(Call("images"))
+            return sorted(
+                (info for info in self._images.values() if label in info.labels),
+                key=lambda info: info.reference,
+            )
+
     def close(self) -> None:
         """Record the call; there is nothing to release."""
         with self._changed:
             self._calls.append(Call("close"))
 
     # -- for tests ---------------------------------------------------------------------------
+
+    def add_image(
+        self, reference: str, labels: Mapping[str, str], image_id: str | None = None
+    ) -> ports.ImageInfo:
+        """Make an image present on the fake engine (replacing one of that reference) and return
+        it; its id is made from the reference unless given. Not recorded as a call."""
+        made = image_id or "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
+        info = ports.ImageInfo(reference, made, dict(labels))
+        with self._changed:
+            self._images[reference] = info
+        return info
+
+    def remove_image(self, reference: str) -> None:
+        """Make the image ``reference`` absent again; not recorded as a call."""
+        with self._changed:
+            self._images.pop(reference, None)
 
     def end(self, handle: str, exit_code: int | None = None) -> None:
         """Make a running container exit now, as if its process ended by itself.

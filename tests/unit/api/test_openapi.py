@@ -21,6 +21,9 @@ BODY_ROUTES = {
     ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/canary/promote"),
     ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/canary/abort"),
     ("post", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/subscriptions"),
+    ("post", f"{API}/extensions/installed"),
+    ("post", f"{API}/extensions/installed/{{name}}/update"),
+    ("post", f"{API}/extensions/update"),
     ("post", f"{API}/tokens"),
     ("post", f"{API}/roles"),
     ("put", f"{API}/namespaces/{{namespace}}/pipelines/{{pipeline}}/secrets/{{name}}"),
@@ -64,7 +67,7 @@ def problem_statuses(operation: dict[str, Any]) -> set[str]:
 
 
 def test_the_document_has_every_route(document: dict[str, Any]) -> None:
-    assert len(operations(document)) == 62
+    assert len(operations(document)) == 69
     assert all(path.startswith(f"{API}/") for _, path, _ in operations(document))
 
 
@@ -91,7 +94,7 @@ def test_every_operation_with_a_path_parameter_documents_404(document: dict[str,
         if any(p["in"] == "path" for p in operation.get("parameters", [])):
             assert "404" in problem_statuses(operation), (method, path)
             checked += 1
-    assert checked == 48
+    assert checked == 51
 
 
 def test_every_body_route_documents_its_body_and_413(document: dict[str, Any]) -> None:

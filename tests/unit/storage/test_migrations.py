@@ -211,6 +211,36 @@ def test_migrating_twice_is_harmless(url: str, engine: sa.Engine) -> None:
         defaults = connection.execute(
             sa.select(tables.namespaces.c.name, tables.namespaces.c.description)
         ).all()
-    assert [tuple(row) for row in head] == [("0009",)]
+    assert [tuple(row) for row in head] == [("0010",)]
     assert [tuple(row) for row in defaults] == [("default", "The default namespace")]
     assert differences(engine, tables.metadata) == []
+
+
+def test_extensions_installed_from_images_go_with_a_downgrade_and_come_back_empty(
+    url: str,
+) -> None:
+    database.migrate(url)
+    engine = database.connect(url)
+    now = "2025-03-01 12:00:00.000000"
+    try:
+        with database.transaction(engine) as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO extensions VALUES ('slack', 'hostler-ext-slack:1.3.0', "
+                    "'sha256:x', '1.3.0', NULL, '{}', :now, 'alice')"
+                ),
+                {"now": now},
+            )
+        downgrade_to(url, "0009")
+        dropped = not sa.inspect(engine).has_table("extensions")
+        kept = sa.inspect(engine).has_table("subscriptions")
+        database.migrate(url)
+        with engine.connect() as connection:
+            left = connection.execute(sa.select(sa.func.count()).select_from(tables.extensions))
+            count = left.scalar_one()
+        again = differences(engine, tables.metadata)
+    finally:
+        engine.dispose()
+    assert dropped and kept
+    assert count == 0
+    assert again == []

@@ -1,4 +1,5 @@
-"""Routes for extensions: how each stands, and its output."""
+"""Routes for extensions: how each stands, and its output; those installed from images, planned
+and installed, updated (one or all), the newer versions on the engine, and removed."""
 
 from __future__ import annotations
 
@@ -11,11 +12,17 @@ from fastapi import responses
 from hostler.api import deps, errors, limits, schemas
 from hostler.core import extensions as core_extensions
 from hostler.core import subscriptions
-from hostler.services import extensions
+from hostler.services import extensions, installs
 
 router = fastapi.APIRouter(tags=["extensions"])
 
 Name = Annotated[str, fastapi.Path(description="The extension's name, e.g. cron.")]
+_INSTALL = limits.JSONBody(schemas.InstallRequest)
+_UPDATE = limits.JSONBody(schemas.UpdateRequest)
+_UPDATE_ALL = limits.JSONBody(schemas.UpdateAllRequest)
+_DRY_RUN: dict[int | str, dict[str, Any]] = {
+    200: {"model": schemas.ExtensionResult, "description": "A dry run: the plan only."}
+}
 
 
 @router.get("/extensions", responses=errors.responses())
@@ -78,3 +85,117 @@ def get_extension_log(
 ) -> schemas.ExtensionLog:
     """Return the last lines of the extension's output (JSON lines, of every process it ran)."""
     return schemas.ExtensionLog(name=name, lines=extensions.log(ctx, name, lines))
+
+
+@router.get("/extensions/installed", responses=errors.responses())
+def list_installed_extensions(ctx: deps.ContextDep) -> schemas.InstalledExtensionList:
+    """List the extensions installed from images, by name (never their configuration's values)."""
+    counts = installs.subscription_counts(ctx)
+    return schemas.InstalledExtensionList(
+        items=[
+            schemas.InstalledExtension.from_entity(e, counts.get(e.name, 0))
+            for e in installs.list_(ctx)
+        ]
+    )
+
+
+@router.post(
+    "/extensions/installed",
+    status_code=201,
+    responses={**_DRY_RUN, **errors.responses(404, 409, 413)},
+    response_description="The extension is installed.",
+    openapi_extra=_INSTALL.openapi,
+)
+def install_extension(
+    ctx: deps.ContextDep,
+    body: Annotated[schemas.InstallRequest, fastapi.Depends(_INSTALL)],
+    response: fastapi.Response,
+) -> schemas.ExtensionResult:
+    """Install an extension from an image present on the engine: the plan comes back with what
+    was done; ``dry_run`` only plans.
+
+    422 naming ``image`` when the engine has no extension image there (one without the labels
+    dev.hostler.extension.name and dev.hostler.extension.version, or whose name label is not
+    ``name``); 404 naming ``version`` when it has none of that version; 409 when ``name`` is
+    installed already, from an image or as a Python package.
+    """
+    if body.dry_run:
+        response.status_code = 200
+        planned = installs.plan_install(ctx, body.name, body.image, body.version, body.config)
+        return schemas.ExtensionResult.of(planned.plan, None, {})
+    done = installs.install(ctx, body.name, body.image, body.version, body.config)
+    return schemas.ExtensionResult.of(done.plan, done, installs.subscription_counts(ctx))
+
+
+@router.get("/extensions/installed/{name}", responses=errors.responses(404))
+def get_installed_extension(ctx: deps.ContextDep, name: Name) -> schemas.InstalledExtension:
+    """Return an extension installed from an image (never its configuration's values)."""
+    found = installs.get(ctx, name)
+    return schemas.InstalledExtension.from_entity(
+        found, installs.subscription_counts(ctx).get(name, 0)
+    )
+
+
+@router.post(
+    "/extensions/installed/{name}/update",
+    responses=errors.responses(404, 409, 413),
+    openapi_extra=_UPDATE.openapi,
+)
+def update_extension(
+    ctx: deps.ContextDep,
+    name: Name,
+    body: Annotated[schemas.UpdateRequest, fastapi.Depends(_UPDATE)],
+) -> schemas.ExtensionResult:
+    """Update an extension installed from an image to ``version`` (absent: the newest within its
+    pin) from the images on the engine; ``dry_run`` only plans. Nothing changes when the plan is
+    up to date.
+
+    409 naming ``version`` for a downgrade without ``allow_downgrade``, and for the installed
+    version asked for again without ``force_same_version``; 404 when the engine has no image of
+    the version asked for.
+    """
+    flags = {
+        "allow_downgrade": body.allow_downgrade,
+        "force_same_version": body.force_same_version,
+    }
+    if body.dry_run:
+        planned = installs.plan_update(ctx, name, body.version, **flags)
+        return schemas.ExtensionResult.of(planned.plan, None, {})
+    done = installs.update(ctx, name, body.version, **flags)
+    return schemas.ExtensionResult.of(done.plan, done, installs.subscription_counts(ctx))
+
+
+@router.delete("/extensions/installed/{name}", status_code=204, responses=errors.responses(404))
+def remove_extension(ctx: deps.ContextDep, name: Name) -> None:
+    """Forget an extension installed from an image; its image stays on the engine."""
+    installs.remove(ctx, name)
+
+
+@router.post(
+    "/extensions/update",
+    responses=errors.responses(404, 409, 413),
+    openapi_extra=_UPDATE_ALL.openapi,
+)
+def update_extensions(
+    ctx: deps.ContextDep,
+    body: Annotated[schemas.UpdateAllRequest, fastapi.Depends(_UPDATE_ALL)],
+) -> schemas.ExtensionResult:
+    """Update every extension installed from an image to its newest version within its pin;
+    ``dry_run`` only plans. One refused change (409) refuses them all."""
+    flags = {
+        "allow_downgrade": body.allow_downgrade,
+        "force_same_version": body.force_same_version,
+    }
+    if body.dry_run:
+        planned = installs.plan_update_all(ctx, **flags)
+        return schemas.ExtensionResult.of(planned.plan, None, {})
+    done = installs.update_all(ctx, **flags)
+    return schemas.ExtensionResult.of(done.plan, done, installs.subscription_counts(ctx))
+
+
+@router.get("/extensions/available", responses=errors.responses())
+def list_available_extensions(ctx: deps.ContextDep) -> schemas.AvailableList:
+    """List the extensions installed from images, by name, each with the newer versions the
+    engine has of it (within its pin, no prereleases)."""
+    found = [schemas.AvailableExtension.from_entity(a) for a in installs.available(ctx)]
+    return schemas.AvailableList(items=found, up_to_date=not any(a.newer for a in found))

@@ -1,5 +1,6 @@
 """The Docker scheduler: task containers on a Docker engine (or Podman's Docker-compatible socket).
 
+A spec's ``network`` (``host``: the host's network) wins over the scheduler's ``network`` setting.
 One ``docker.DockerClient`` is shared by every thread of the engine; its connection pool is sized
 for many concurrent waits and log streams. Image digests are looked up by image id and cached, so
 a status costs one inspect call.
@@ -7,6 +8,7 @@ a status costs one inspect call.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import datetime
 import logging
@@ -75,7 +77,7 @@ class Scheduler:
     def create(self, spec: ports.ContainerSpec) -> str:
         """Create (but do not start) a container for ``spec``, pulling its image per the policy."""
         self._ensure_image(spec.image)
-        network = self._config.network
+        network = spec.network or self._config.network
         with translate.translated(f"container '{spec.name}'", conflict=errors.AlreadyExists):
             created = self._api.create_container(
                 spec.image,
@@ -217,6 +219,19 @@ class Scheduler:
             found = self._api.containers(all=True, filters=filters)
         statuses = (self.inspect(str(summary["Id"])) for summary in found)
         return [s for s in statuses if s.state is not ports.ContainerState.MISSING]
+
+    def images(self, label: str) -> builtins.list[ports.ImageInfo]:
+        """Return the images on the engine that carry ``label``, once per tag (an untagged one
+        by its id), ordered by reference. Nothing is pulled."""
+        with translate.translated("image list"):
+            found = self._client.images.list(filters={"label": label})
+        listed = []
+        for image in found:
+            image_id = str(image.id)
+            labels = {str(k): str(v) for k, v in (image.labels or {}).items()}
+            for reference in image.tags or [image_id]:
+                listed.append(ports.ImageInfo(str(reference), image_id, labels))
+        return sorted(listed, key=lambda info: info.reference)
 
     def close(self) -> None:
         """Close the connections to the engine."""

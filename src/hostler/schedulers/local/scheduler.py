@@ -2,7 +2,8 @@
 
 A task run here has the rights of the Hostler server: it sees the host's files, network and
 processes. Use it for development and for tests of the engine, never for pipelines you do not
-trust. The image is ignored (recorded only, as the digest ``local:<image>``).
+trust. The image is ignored (recorded only, as the digest ``local:<image>``), so ``images`` lists
+none. Processes share the host's network: a spec's ``network`` may be ``host`` or none.
 
 Each scheduler object keeps its records in memory and in ``work_dir`` (see ``records``), so a new
 object over the same directory lists the processes an earlier one started: running while their
@@ -14,6 +15,7 @@ only while that object lives. Files copied in go to the task's own objects direc
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import datetime
 import functools
@@ -99,6 +101,12 @@ class Scheduler:
                 "local scheduler needs a command",
                 field="command",
                 hint="give the task a command: the local scheduler ignores the image",
+            )
+        if spec.network not in (None, ports.HOST_NETWORK):
+            raise errors.InvalidArgument(
+                f"container '{spec.name}': the local scheduler has no network '{spec.network}'",
+                field="network",
+                hint="host processes share the host's network: give 'host' or none",
             )
         handle = f"local-{uuid.uuid4().hex}"
         record = records.Record(handle, spec.name, spec.image, dict(spec.labels), state=_CREATED)
@@ -251,6 +259,10 @@ class Scheduler:
             if wanted and status.state is not ports.ContainerState.MISSING:
                 found.append(status)
         return found
+
+    def images(self, label: str) -> builtins.list[ports.ImageInfo]:
+        """Return no images: host processes run no images (the image of a spec is ignored)."""
+        return []
 
     def close(self) -> None:
         """Forget this object's tasks; their processes go on running."""

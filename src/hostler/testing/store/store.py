@@ -18,6 +18,7 @@ from hostler.core import (
     deployments,
     events,
     history,
+    images,
     namespaces,
     objects,
     pipelines,
@@ -29,6 +30,7 @@ from hostler.core import (
 )
 from hostler.testing.store import deployments as deployment_table
 from hostler.testing.store import events as event_table
+from hostler.testing.store import extensions as extension_table
 from hostler.testing.store import history as history_table
 from hostler.testing.store import locks as lock_table
 from hostler.testing.store import namespaces as namespace_table
@@ -65,6 +67,7 @@ class MemoryStore:
         self._secrets = secret_table.Table(self._pipelines)
         self._objects = object_table.Table(self._pipelines, self._runs)
         self._subscriptions = subscription_table.Table(self._pipelines)
+        self._extensions = extension_table.Table()
         self._installation = uuid.uuid4().hex[:12]
 
     def installation(self) -> str:
@@ -519,6 +522,29 @@ class MemoryStore:
             for gone in expired:
                 self._events.append(events.object_changed(events.OBJECT_EXPIRED, gone, now))
             return expired
+
+    # extensions installed from images -----------------------------------------------------
+
+    def put_extension(self, extension: images.Installed) -> images.Installed:
+        """Store ``extension``, replacing the one of that name; return it as stored."""
+        with self._lock:
+            return self._extensions.put(extension)
+
+    def get_extension(self, name: str) -> images.Installed:
+        """Return the extension installed from an image as ``name``; NotFound if none."""
+        with self._lock:
+            return self._extensions.get(name)
+
+    def list_extensions(self, after: str | None, limit: int) -> list[images.Installed]:
+        """Return at most ``limit`` extensions installed from images ordered by name, after
+        the name ``after``."""
+        with self._lock:
+            return self._extensions.list_(after, limit)
+
+    def delete_extension(self, name: str) -> None:
+        """Delete the extension installed as ``name``; NotFound if there is none."""
+        with self._lock:
+            self._extensions.delete(name)
 
     # locks --------------------------------------------------------------------------------
 
