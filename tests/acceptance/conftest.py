@@ -58,7 +58,11 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A real Hostler server on the Docker engine with its own data dir and port."""
     data_dir = tmp_path_factory.mktemp("server") / "data"
-    process = ServerProcess(data_dir, {"ENGINE__STOP_GRACE": "2", "ENGINE__POLL_INTERVAL": "0.2"})
+    process = ServerProcess(
+        data_dir,
+        {"ENGINE__STOP_GRACE": "2", "ENGINE__POLL_INTERVAL": "0.2"},
+        extensions=None,  # every one, as a server runs them
+    )
     process.start()
     try:
         yield Server(process.url, data_dir, process.log)

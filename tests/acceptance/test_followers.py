@@ -141,6 +141,7 @@ def server(tmp_path: pathlib.Path, mailbox: tuple[Any, int]) -> Iterator[Server]
             "EXTENSIONS__CONFIG__NOTIFY__SMTP_PORT": str(port),
             "EXTENSIONS__CONFIG__NOTIFY__SMTP_FROM": "hostler@example.com",
         },
+        extensions=("pipeline", "notify"),
     )
     process.start()
     try:

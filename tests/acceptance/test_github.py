@@ -101,6 +101,7 @@ def server(tmp_path: pathlib.Path, github: GitHub) -> Iterator[Server]:
             "EXTENSIONS__CONFIG__GITHUB__TOKEN": TOKEN,
             "EXTENSIONS__CONFIG__GITHUB__LINK": "https://hostler.example.com",
         },
+        extensions=("github",),
     )
     process.start()
     try:

@@ -56,6 +56,7 @@ def server(tmp_path: pathlib.Path) -> Iterator[tuple[Server, ServerProcess]]:
             "ENGINE__POLL_INTERVAL": "0.2",
             "SERVER__MAX_EVENT_BYTES": "4096",
         },
+        extensions=("interval", "webhook"),
     )
     process.start()
     try:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from importlib import metadata
 
 import httpx
 
@@ -29,6 +30,10 @@ def free_port() -> int:
         return port
 
 
+EXTENSIONS = "hostler.extensions"
+"""The entry-point group of installed extensions."""
+
+
 def clean_environment() -> dict[str, str]:
     """Return this process's environment without any ``HOSTLER_*`` variable."""
     return {k: v for k, v in os.environ.items() if not k.startswith("HOSTLER_")}
@@ -39,7 +44,9 @@ class ServerProcess:
     unless ``dev`` is False.
 
     ``settings`` are ``HOSTLER_*`` environment variables for the server (``ENGINE__LEASE``...);
-    its output goes to ``log`` (appended to across restarts). ``command`` runs the CLI: a test
+    ``extensions`` are the installed extensions it runs: none by default, as most tests need
+    none and each is a process to start; None runs every one, as a server does. Its output goes
+    to ``log`` (appended to across restarts). ``command`` runs the CLI: a test
     can start the server through a script of its own that patches it first.
     """
 
@@ -51,12 +58,17 @@ class ServerProcess:
         command: Sequence[str] = (HOSTLER,),
         *,
         dev: bool = True,
+        extensions: Sequence[str] | None = (),
     ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"{data_dir.name}-server.log"
         self._settings = {f"HOSTLER_{k}": v for k, v in (settings or {}).items()}
+        if extensions is not None:
+            installed = {entry.name for entry in metadata.entry_points(group=EXTENSIONS)}
+            disabled = ",".join(sorted(installed - set(extensions)))
+            self._settings.setdefault("HOSTLER_EXTENSIONS__DISABLED", disabled)
         self._command = list(command)
         self._dev = ["--dev"] if dev else []
         self._process: subprocess.Popen[bytes] | None = None
