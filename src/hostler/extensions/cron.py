@@ -31,7 +31,7 @@ import pydantic
 from hostler import extensions
 from hostler.core import schedules
 from hostler.sdk import client
-from hostler.sdk.extension import base, contract, timers
+from hostler.sdk.extension import base
 
 RUNS_LOOKED_AT = 100
 """How many of a pipeline's newest runs catching up looks through for the last fire."""
@@ -67,26 +67,13 @@ class Trigger(extensions.Scheduled[Settings]):
     version = "1.0.0"
     description = "Start a run on a cron schedule, in a time zone, catching up missed fires."
 
-    def __init__(
-        self,
-        system: contract.System,
-        config: pydantic.BaseModel | None = None,
-        *,
-        api: client.Client | None = None,
-        clock: timers.Clock = timers.now,
-    ) -> None:
-        super().__init__(system, config, api=api, clock=clock)
-        self._seen: set[str] = set()  # subscriptions that arrived since the process started
-
     def schedule(self, sub: base.Subscription[Settings]) -> schedules.Cron:
         """Return the cron schedule of ``sub``; raise InvalidArgument naming the setting."""
         return schedules.cron(sub.settings.model_dump(mode="json"))
 
     def catches_up(self, sub: base.Subscription[Settings]) -> bool:
         """Tell whether ``sub`` arrives for the first time in this process."""
-        first = sub.id not in self._seen
-        self._seen.add(sub.id)
-        return first and sub.settings.catch_up is not schedules.CatchUp.NONE
+        return self.first_arrival(sub) and sub.settings.catch_up is not schedules.CatchUp.NONE
 
     def missed(
         self, sub: base.Subscription[Settings], now: datetime.datetime

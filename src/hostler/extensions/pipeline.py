@@ -134,7 +134,6 @@ class Trigger(base.Extension[Settings]):
         clock: timers.Clock = timers.now,
     ) -> None:
         super().__init__(system, config, api=api, clock=clock)
-        self._seen: set[str] = set()  # subscriptions that arrived since the process started
         self._followers: dict[str, follow.Follower] = {}  # by subscription, kept over changes
 
     def describe(self, sub: base.Subscription[Settings]) -> base.Summary:
@@ -153,8 +152,7 @@ class Trigger(base.Extension[Settings]):
                 self.api, namespace, name, log=self.log, where={"subscription": sub.id}
             )
             self._followers[sub.id] = follower
-        catching_up = sub.id not in self._seen
-        self._seen.add(sub.id)
+        catching_up = self.first_arrival(sub)
 
         # One callback for the subscription's whole life, which returns when it runs next: a
         # timer set from inside a callback would escape the cancel that ends the subscription.
@@ -174,12 +172,10 @@ class Trigger(base.Extension[Settings]):
 
         self.timers.at(sub.id, self.timers.now(), tick)
 
-    def handle_unsubscribe(self, request: contract.Unsubscribe) -> contract.Unsubscribed:
-        """Carry out ``POST /api/unsubscribe``, and forget where the subscription's following
-        was: subscribing again later starts from a new baseline."""
-        answer = super().handle_unsubscribe(request)
-        self._followers.pop(request.subscription, None)
-        return answer
+    def removed(self, sub: base.Subscription[Settings]) -> None:
+        """Forget where the subscription's following was: subscribing again later starts from
+        a new baseline."""
+        self._followers.pop(sub.id, None)
 
     def catch_up(self, sub: base.Subscription[Settings], upstream: follow.Follower) -> None:
         """Fire at once, oldest first, the runs complete at ``upstream``'s baseline that ``sub``

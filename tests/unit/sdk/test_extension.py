@@ -465,6 +465,32 @@ def test_unsubscribe_ends_the_subscription_and_its_timers_once(
     assert sample.timers.pending("sub-1") == []
 
 
+def test_removed_is_told_only_when_a_subscription_ends_for_good_and_arrivals_are_remembered(
+    sample: Sample,
+) -> None:
+    told: list[tuple[str, str]] = []
+    sample.removed = lambda sub: told.append(("removed", sub.id))  # type: ignore[method-assign]
+    arrivals: list[bool] = []
+    subscribe = sample.subscribe
+
+    def recording(sub: extension.Subscription[SampleSettings]) -> None:
+        arrivals.append(sample.first_arrival(sub))
+        subscribe(sub)
+
+    sample.subscribe = recording  # type: ignore[method-assign]
+    request = contract.Subscribe.model_validate(subscribe_body(seconds=30))
+    changed = contract.Subscribe.model_validate(subscribe_body(seconds=60))
+    ended = contract.Unsubscribe(namespace="default", pipeline="hello", subscription="sub-1")
+
+    sample.handle_subscribe(request)
+    sample.handle_subscribe(changed)  # replaced: unsubscribed, not removed
+    assert told == []
+    sample.handle_unsubscribe(ended)
+    assert told == [("removed", "sub-1")]
+    sample.handle_subscribe(request)  # back again in the same process: not a first arrival
+    assert arrivals == [True, False, False]
+
+
 def test_unsubscribing_an_unknown_id_is_fine(sample: Sample, hostler: httpx.Client) -> None:
     body = {"namespace": "default", "pipeline": "hello", "subscription": "never"}
 

@@ -125,12 +125,10 @@ class Notifier(base.Extension[Settings]):
 
         self.timers.at(sub.id, self.timers.now(), tick)
 
-    def handle_unsubscribe(self, request: contract.Unsubscribe) -> contract.Unsubscribed:
-        """Carry out ``POST /api/unsubscribe``, and forget what the subscription knew:
-        subscribing again later starts from a new baseline."""
-        answer = super().handle_unsubscribe(request)
-        self._watches.pop(request.subscription, None)
-        return answer
+    def removed(self, sub: base.Subscription[Settings]) -> None:
+        """Forget what the subscription knew: subscribing again later starts from a new
+        baseline."""
+        self._watches.pop(sub.id, None)
 
     def on_shutdown(self) -> None:
         """Close the connections to webhooks."""

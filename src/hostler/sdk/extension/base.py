@@ -4,10 +4,10 @@ A subclass names itself (``name``, ``version``, ``kind``, ``description``), decl
 of one subscription as a pydantic model (the type argument, ``Extension[Settings]``) and,
 optionally, its admin configuration as another (``Config``, read from
 ``HOSTLER_EXTENSION_CONFIG_<FIELD>``), and overrides the hooks it needs: ``describe``,
-``subscribe``, ``unsubscribe``, ``external_event``, ``health``, ``on_shutdown``. The SDK does the
-rest: it validates requests and settings, keeps the subscriptions, makes re-subscribing with the
-same settings change nothing, cancels a subscription's timers when it ends, and turns the errors
-of ``hostler.core.errors`` into answers.
+``subscribe``, ``unsubscribe``, ``removed``, ``external_event``, ``health``, ``on_shutdown``.
+The SDK does the rest: it validates requests and settings, keeps the subscriptions, makes
+re-subscribing with the same settings change nothing, cancels a subscription's timers when it
+ends, and turns the errors of ``hostler.core.errors`` into answers.
 """
 
 from __future__ import annotations
@@ -194,6 +194,7 @@ class Extension(Generic[S]):
         self.timers = timers.Timers(clock=clock, log=self.log)
         self._subscriptions: dict[str, Subscription[S]] = {}
         self._changing = threading.Lock()
+        self._arrived: set[str] = set()  # subscription ids subscribed since the process started
 
     # -- what the extension is ---------------------------------------------------------------
 
@@ -278,6 +279,10 @@ class Extension(Generic[S]):
     def unsubscribe(self, sub: Subscription[S]) -> None:
         """Stop serving ``sub``. Its timers (those keyed by ``sub.id``) are cancelled after."""
 
+    def removed(self, sub: Subscription[S]) -> None:
+        """Forget what is kept of ``sub`` across changes of its settings: Hostler removed it
+        for good (``unsubscribe`` also ends a subscription whose settings change)."""
+
     def external_event(self, event: Event[S]) -> contract.Answer:
         """Answer a request Hostler received for the extension. A Hostler error raised here
         becomes the answer (``Unauthenticated`` a 401 for the sender, and so on)."""
@@ -294,6 +299,12 @@ class Extension(Generic[S]):
         """Release what the extension holds; runs once, after the last request and timer."""
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def first_arrival(self, sub: Subscription[S]) -> bool:
+        """Tell whether ``sub``'s id arrives for the first time since the process started, as
+        ``subscribe`` sees it: one that was subscribed before, even since removed or changed,
+        is not new. A trigger catches up from Hostler's runs on a first arrival only."""
+        return sub.id not in self._arrived
 
     def start_run(
         self, namespace: str, pipeline: str, variables: Mapping[str, str] | None = None
@@ -325,6 +336,7 @@ class Extension(Generic[S]):
                     self.timers.cancel(sub.id)
                     raise
                 self._subscriptions[sub.id] = sub
+                self._arrived.add(sub.id)
                 self.log.info("subscribed", extra={"subscription": sub.id, "result": result})
         return contract.Subscribed(
             subscription=sub.id,
@@ -339,6 +351,7 @@ class Extension(Generic[S]):
             old = self._subscriptions.get(request.subscription)
             if old is not None:
                 self._end(old)
+                self.removed(old)
                 self.log.info("unsubscribed", extra={"subscription": old.id})
         return contract.Unsubscribed(
             subscription=request.subscription, result="unchanged" if old is None else "removed"
