@@ -24,7 +24,6 @@ from typing import Any, ClassVar, TypeVar
 import pydantic
 
 from hostler.core import schedules
-from hostler.sdk import client
 from hostler.sdk.extension import base, contract
 
 NEXT_FIRES = 3
@@ -130,11 +129,4 @@ class Scheduled(base.Extension[S]):
             "subscription": sub.id,
             "fire_time": variables["HOSTLER_FIRE_TIME"],
         }
-        try:
-            self.start_run(sub.namespace, sub.pipeline, variables)
-        except client.ApiError as exc:
-            self.log.error(
-                "run not started", extra={**where, "status": exc.status, "detail": exc.detail}
-            )
-        except Exception:
-            self.log.exception("run not started", extra=where)
+        self.start_run_or_log(sub, variables, where)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import pydantic
 
@@ -244,15 +244,8 @@ class Trigger(base.Extension[Settings]):
             "HOSTLER_UPSTREAM_RUN": upstream.ref(run),
             "HOSTLER_UPSTREAM_STATUS": str(run.get("status")),
         }
-        where: dict[str, Any] = {"subscription": sub.id, "upstream_run": upstream.ref(run)}
-        try:
-            self.start_run(sub.namespace, sub.pipeline, variables)
-        except client.ApiError as exc:
-            self.log.error(
-                "run not started", extra={**where, "status": exc.status, "detail": exc.detail}
-            )
-        except Exception:
-            self.log.exception("run not started", extra=where)
+        where = {"subscription": sub.id, "upstream_run": upstream.ref(run)}
+        self.start_run_or_log(sub, variables, where)
 
 
 if __name__ == "__main__":

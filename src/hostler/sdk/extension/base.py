@@ -316,6 +316,22 @@ class Extension(Generic[S]):
         self.log.info("run started", extra=where)
         return run
 
+    def start_run_or_log(
+        self, sub: Subscription[S], variables: Mapping[str, str], where: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """Start a run of ``sub``'s pipeline with ``variables`` and return it; when that fails,
+        log why with ``where`` and return None, for a trigger whose schedule or following must
+        go on whatever one run does."""
+        try:
+            return self.start_run(sub.namespace, sub.pipeline, variables)
+        except client.ApiError as exc:
+            self.log.error(
+                "run not started", extra={**where, "status": exc.status, "detail": exc.detail}
+            )
+        except Exception:
+            self.log.exception("run not started", extra=dict(where))
+        return None
+
     # -- what the server calls -----------------------------------------------------------------
 
     def handle_subscribe(self, request: contract.Subscribe) -> contract.Subscribed:
