@@ -7,6 +7,10 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
+ENTRY_POINTS = "hostler.extensions"
+"""The entry-point group of the extensions installed as Python packages, the built-ins among
+them."""
+
 
 class State(enum.StrEnum):
     """Where a supervised extension is."""

@@ -19,15 +19,11 @@ from collections.abc import Mapping
 from importlib import metadata
 from typing import Any
 
-from hostler.core import errors, images, updates
+from hostler.core import errors, extensions, images, updates
 from hostler.services import audit, pages, subscriptions
 from hostler.services.context import Context
 
 _log = logging.getLogger(__name__)
-
-ENTRY_POINTS = "hostler.extensions"
-"""The entry-point group of the extensions installed as Python packages (the built-ins among
-them): ``hostler.sdk.extension.entrypoints.GROUP``, which a test holds this to."""
 
 LABELS_HINT = (
     f"an extension image carries the labels {images.NAME_LABEL} (its name) and "
@@ -77,7 +73,7 @@ def subscription_counts(ctx: Context) -> dict[str, int]:
 
 def python_extensions() -> set[str]:
     """Return the names of the extensions installed as Python entry points."""
-    return {entry.name for entry in metadata.entry_points(group=ENTRY_POINTS)}
+    return {entry.name for entry in metadata.entry_points(group=extensions.ENTRY_POINTS)}
 
 
 def plan_install(
@@ -101,7 +97,7 @@ def plan_install(
     if name in python_extensions():
         raise errors.AlreadyExists(
             f"extension '{name}': installed as a Python package (an entry point of "
-            f"'{ENTRY_POINTS}')",
+            f"'{extensions.ENTRY_POINTS}')",
             field="name",
             hint="an extension from an image needs a name of its own: build it with another "
             f"{images.NAME_LABEL}",

@@ -18,6 +18,8 @@ from importlib import metadata
 
 import httpx
 
+from hostler.core import extensions as extension_core  # the parameter "extensions" hides the name
+
 HOSTLER = str(pathlib.Path(sys.executable).parent / "hostler")
 """The ``hostler`` command of the running Python environment."""
 
@@ -28,10 +30,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-EXTENSIONS = "hostler.extensions"
-"""The entry-point group of installed extensions."""
 
 
 def clean_environment() -> dict[str, str]:
@@ -66,7 +64,9 @@ class ServerProcess:
         self.log = data_dir.parent / f"{data_dir.name}-server.log"
         self._settings = {f"HOSTLER_{k}": v for k, v in (settings or {}).items()}
         if extensions is not None:
-            installed = {entry.name for entry in metadata.entry_points(group=EXTENSIONS)}
+            installed = {
+                entry.name for entry in metadata.entry_points(group=extension_core.ENTRY_POINTS)
+            }
             disabled = ",".join(sorted(installed - set(extensions)))
             self._settings.setdefault("HOSTLER_EXTENSIONS__DISABLED", disabled)
         self._command = list(command)

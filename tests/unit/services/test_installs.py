@@ -264,5 +264,5 @@ def test_a_server_without_images_offers_none(engine: testing.FakeScheduler) -> N
 
 
 def test_the_entry_point_group_is_the_sdks() -> None:
-    assert installs.ENTRY_POINTS == entrypoints.GROUP
+    assert entrypoints.GROUP == "hostler.extensions"
     assert {"interval", "cron", "webhook", "notify"} <= installs.python_extensions()

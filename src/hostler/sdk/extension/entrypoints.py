@@ -13,10 +13,10 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import metadata
 
-from hostler.core import errors
+from hostler.core import errors, extensions
 from hostler.sdk.extension import base, logs, server
 
-GROUP = "hostler.extensions"
+GROUP = extensions.ENTRY_POINTS
 """The entry-point group of extensions."""
 
 _log = logging.getLogger(__name__)
