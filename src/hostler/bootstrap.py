@@ -17,7 +17,6 @@ import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from importlib import metadata
 from typing import IO
 
 import fastapi
@@ -29,8 +28,15 @@ from hostler.crypto import aesgcm
 from hostler.engine import dispatcher, executor
 from hostler.logs import files
 from hostler.objects import files as object_files
-from hostler.sdk.extension import entrypoints
-from hostler.services import audit, context, deployments, housekeeping, subscriptions, tokens
+from hostler.services import (
+    audit,
+    context,
+    deployments,
+    housekeeping,
+    installs,
+    subscriptions,
+    tokens,
+)
 from hostler.storage import database
 from hostler.storage import store as sql_store
 from hostler.supervisor import supervisor
@@ -189,12 +195,11 @@ def build(settings: config.Settings) -> Server:
 
 def installed_extensions(settings: config.Settings) -> list[supervisor.Installed]:
     """Return the extensions installed as Python entry points, but those the settings disable."""
-    names = sorted({entry.name for entry in metadata.entry_points(group=entrypoints.GROUP)})
     return [
         supervisor.Installed(
             name, supervisor.python_command(name), settings.extensions.config_of(name)
         )
-        for name in names
+        for name in sorted(installs.python_extensions())
         if name not in settings.extensions.disabled
     ]
 
