@@ -164,11 +164,13 @@ def build(settings: config.Settings) -> Server:
     )
     canaries = deployments.canary_watch(ctx)
     extensions = supervisor.Supervisor(
-        installed_extensions(settings),
+        functools.partial(installed_extensions, settings, ctx),
         log_dir=settings.data_dir / "extensions",
         api_url=local_url(settings),
         token=functools.partial(tokens.for_extension, ctx),
         wanted=functools.partial(subscriptions.wanted, ctx),
+        scheduler=sched,
+        labels={"installation": me.installation, "instance": me.instance},
     )
     ctx = dataclasses.replace(ctx, extensions=extensions)
     log.debug("identity", extra={"installation": me.installation, "instance": me.instance})
@@ -193,15 +195,23 @@ def build(settings: config.Settings) -> Server:
     return Server(settings, store, logs, sched, engine, ctx, app, me, admin_token)
 
 
-def installed_extensions(settings: config.Settings) -> list[supervisor.Installed]:
-    """Return the extensions installed as Python entry points, but those the settings disable."""
-    return [
+def installed_extensions(
+    settings: config.Settings, ctx: context.Context
+) -> list[supervisor.Installed]:
+    """Return the extensions to run, but those the settings disable: those installed as Python
+    entry points (with their configuration from the settings), and those installed from images
+    (with the configuration given at install, run from the very image installed)."""
+    python = [
         supervisor.Installed(
             name, supervisor.python_command(name), settings.extensions.config_of(name)
         )
         for name in sorted(installs.python_extensions())
-        if name not in settings.extensions.disabled
     ]
+    from_images = [
+        supervisor.Installed(each.name, config=each.config, image=each.image_id)
+        for each in installs.list_(ctx)
+    ]
+    return [each for each in python + from_images if each.name not in settings.extensions.disabled]
 
 
 def local_url(settings: config.Settings) -> str:

@@ -266,8 +266,9 @@ def installed(ctx: typer.Context, fmt: output.OutputFormat = output.Format.TABLE
 @app.command()
 @common.handles_errors
 def remove(ctx: typer.Context, name: ExtensionName, yes: Yes = False) -> None:
-    """Forget an extension installed from an image, once confirmed; its image stays on the
-    engine. Without a terminal to ask on, -y is needed to proceed."""
+    """Forget an extension installed from an image, once confirmed: its container stops, and the
+    subscriptions made by hand to it go; its image stays on the engine, and pipeline files that
+    name it keep their triggers. Without a terminal to ask on, -y is needed to proceed."""
     with common.client(ctx) as api:
         found = api.get_installed_extension(name)
         count = found.get("subscriptions", 0)
@@ -281,7 +282,10 @@ def remove(ctx: typer.Context, name: ExtensionName, yes: Yes = False) -> None:
         ):
             return
         api.remove_extension(name)
-    output.say(f"extension '{name}': removed (its image stays on the engine)")
+    output.say(
+        f"extension '{name}': removed, with its subscriptions made by hand "
+        "(its image stays on the engine)"
+    )
 
 
 def _pin(pin: Any) -> str:

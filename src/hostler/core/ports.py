@@ -343,6 +343,11 @@ class ExtensionHost(Protocol):
         fails."""
         ...
 
+    def wake(self) -> None:
+        """Read the extensions installed and the subscriptions wanted again soon (one was just
+        installed, updated or removed), rather than at the next round."""
+        ...
+
 
 # --------------------------------------------------------------------------------------------
 # Cipher: how secret values are encrypted at rest.

@@ -8,7 +8,8 @@ subscriptions the extension holds (those ``subscriptions.wanted``, without resol
 Every install, update and removal is audited (``extension.install``, ``extension.update``,
 ``extension.remove``) with the versions it went from and to; a refused one is audited as failed.
 
-Running what is installed is the supervisor's: these use cases only keep the record of it.
+Running what is installed is the supervisor's: these use cases keep the record of it, and wake
+the supervisor (``ExtensionHost.wake``) so that it reads the record again at once.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from importlib import metadata
 from typing import Any
 
 from hostler.core import errors, extensions, images, updates
-from hostler.services import audit, pages, subscriptions
+from hostler.services import audit, pages, subscriptions, tokens
 from hostler.services.context import Context
 
 _log = logging.getLogger(__name__)
@@ -147,6 +148,7 @@ def install(
         stored = ctx.store.put_extension(made)
         entry.detail.update(to_version=str(stored.version), image=stored.image, pin=stored.pin)
         _log.info("extension installed", extra={"extension": name, "image": stored.image})
+        _changed(ctx)
         return Done(planned.plan, [stored])
 
 
@@ -261,15 +263,26 @@ def available(ctx: Context) -> list[Available]:
 
 
 def remove(ctx: Context, name: str) -> images.Installed:
-    """Forget the extension installed from an image as ``name`` and return what it was; its
-    image stays on the engine, and the pipelines subscribed to it stay subscribed (to nothing
-    that runs) until they unsubscribe."""
+    """Forget the extension installed from an image as ``name``, with the subscriptions made by
+    hand to it and its token, and return what it was. Its image stays on the engine; the
+    triggers and notifications of pipeline files that name it stay in their versions, and are
+    held again if it is installed again."""
     with audit.recorded(ctx, "extension.remove", name) as entry:
         current = ctx.store.get_extension(name)
         entry.detail.update(from_version=str(current.version), to_version=None, image=current.image)
+        # The subscriptions first: a removal cut short leaves the extension, to remove again.
+        entry.detail["subscriptions_removed"] = subscriptions.delete_of_extension(ctx, name)
         ctx.store.delete_extension(name)
+        tokens.revoke_extension(ctx, name)
         _log.info("extension removed", extra={"extension": name})
+        _changed(ctx)
         return current
+
+
+def _changed(ctx: Context) -> None:
+    """Have the extensions installed read again now, rather than at the next round."""
+    if ctx.extensions is not None:
+        ctx.extensions.wake()
 
 
 def _apply(ctx: Context, planned: Planned, entry: audit.Entry) -> Done:
@@ -295,6 +308,8 @@ def _apply(ctx: Context, planned: Planned, entry: audit.Entry) -> Done:
             extra={"extension": change.extension, "image": chosen.reference},
         )
     entry.unchanged = not changed
+    if changed:
+        _changed(ctx)
     return Done(planned.plan, changed)
 
 

@@ -11,6 +11,7 @@ the right to read that namespace's runs, whichever kind it is.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -87,6 +88,19 @@ def delete(ctx: Context, namespace: str, pipeline: str, key: str) -> None:
                     "the file ('hostler pipeline up')",
                 )
         ctx.store.delete_subscription(namespace, pipeline, key)
+
+
+def delete_of_extension(ctx: Context, extension: str) -> list[str]:
+    """Delete every subscription made by hand to ``extension``; return their ids. Those of
+    pipeline files stay: a version is never changed."""
+    dropped = []
+    for manual in list(pages.every(ctx.store.list_all_subscriptions, _order)):
+        if manual.extension != extension:
+            continue
+        with contextlib.suppress(errors.NotFound):  # deleted meanwhile, or its pipeline
+            ctx.store.delete_subscription(manual.namespace, manual.pipeline, manual.key)
+        dropped.append(manual.id)
+    return dropped
 
 
 def check_follows(

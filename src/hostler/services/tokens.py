@@ -188,13 +188,19 @@ def for_extension(ctx: Context, name: str) -> str:
     Made each time the extension starts (its text is known only then), so it is not recorded in
     the audit history; the supervisor is its only holder.
     """
-    token_name = f"{tokens.EXTENSION_NAME_PREFIX}{name}"
-    for token in pages.every(ctx.store.list_tokens, lambda t: t.name):
-        if token.name == token_name:
-            with contextlib.suppress(errors.NotFound):
-                ctx.store.delete_token(token.id)
+    token_name = revoke_extension(ctx, name)
     token, text = tokens.new(
         token_name, (EXTENSION_ROLE,), created=ctx.clock(), created_by="hostler"
     )
     ctx.store.create_token(token)
     return text
+
+
+def revoke_extension(ctx: Context, name: str) -> str:
+    """Delete the token of extension ``name``, if it has one; return that token's name."""
+    token_name = f"{tokens.EXTENSION_NAME_PREFIX}{name}"
+    for token in pages.every(ctx.store.list_tokens, lambda t: t.name):
+        if token.name == token_name:
+            with contextlib.suppress(errors.NotFound):
+                ctx.store.delete_token(token.id)
+    return token_name

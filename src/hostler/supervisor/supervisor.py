@@ -4,25 +4,24 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import ctypes
 import dataclasses
 import logging
 import os
 import pathlib
 import secrets
-import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
 
 import httpx
 
-from hostler.core import errors, extensions, subscriptions
+from hostler.core import errors, extensions, ports, subscriptions
 from hostler.sdk.extension import contract
+from hostler.supervisor import runners
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +44,17 @@ TIMEOUT = 5.0
 
 @dataclasses.dataclass(frozen=True)
 class Installed:
-    """An extension to run: its name, the command that serves it, and its admin's config."""
+    """An extension to run: its name, what serves it (a command, or an image), and its admin's
+    config. An installed extension that changes in any of these is started again."""
 
     name: str
-    command: Sequence[str]
+    command: Sequence[str] = ()
+    """The command of the child process that serves it; with an ``image``, the command run in
+    it (empty: the image's own)."""
     config: Mapping[str, str] = dataclasses.field(default_factory=dict)
     """Values of ``HOSTLER_EXTENSION_CONFIG_*``, by name without the prefix."""
+    image: str | None = None
+    """The container image that serves it, run through the scheduler on the host's network."""
 
 
 def python_command(name: str) -> list[str]:
@@ -62,7 +66,7 @@ def python_command(name: str) -> list[str]:
 class _Child:
     installed: Installed
     log: pathlib.Path
-    process: subprocess.Popen[bytes] | None = None
+    process: runners.Running | None = None
     url: str = ""
     key: str = ""
     started: float = 0.0
@@ -76,7 +80,7 @@ class _Child:
     refused: dict[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
 
     def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        return self.process is not None and self.process.alive()
 
 
 class Supervisor:
@@ -84,18 +88,26 @@ class Supervisor:
 
     def __init__(
         self,
-        installed: Sequence[Installed],
+        installed: Callable[[], Sequence[Installed]],
         *,
         log_dir: pathlib.Path,
         api_url: str,
         token: Callable[[str], str],
         wanted: Callable[[], list[subscriptions.Subscription]],
+        scheduler: ports.Scheduler | None = None,
+        labels: Mapping[str, str] | None = None,
         round_seconds: float = ROUND,
     ) -> None:
+        """``installed`` is read again every round: an extension installed, changed or removed
+        meanwhile is started, started again or stopped. Those with an image run through
+        ``scheduler``, their containers labelled with ``labels`` (the installation's and this
+        server's, found again at the next start if the server dies)."""
         log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._children = {
-            i.name: _Child(i, log_dir / f"{i.name}.log") for i in sorted(installed, key=_name)
-        }
+        self._log_dir = log_dir
+        self._installed = installed
+        self._children: dict[str, _Child] = {}
+        self._scheduler = scheduler
+        self._labels = {runners.LABEL + k: v for k, v in (labels or {}).items()}
         self._api_url = api_url
         self._token = token
         self._wanted = wanted
@@ -110,11 +122,19 @@ class Supervisor:
 
     def start(self) -> None:
         """Start the extensions and the thread that watches them."""
+        if self._scheduler is not None:
+            try:
+                runners.remove_orphans(self._scheduler, self._labels)
+            except errors.HostlerError as exc:
+                log.warning("extension containers not listed", extra={"error": str(exc)})
+        with self._lock:
+            self._reload()
         self._thread = threading.Thread(target=self._loop, name="extensions", daemon=True)
         self._thread.start()
 
     def wake(self) -> None:
-        """Ask for a round soon: the subscriptions wanted may have changed."""
+        """Ask for a round soon: the extensions installed or the subscriptions wanted may have
+        changed."""
         self._wake.set()
 
     def stop(self) -> None:
@@ -134,7 +154,8 @@ class Supervisor:
 
     def statuses(self) -> list[extensions.Status]:
         """Return how every extension stands, by name."""
-        return [_status(child) for child in self._children.values()]
+        children = list(self._children.values())
+        return [_status(child) for child in children]
 
     def log(self, name: str, lines: int) -> list[str]:
         """Return the last ``lines`` lines of extension ``name``'s output (of every process it
@@ -198,7 +219,8 @@ class Supervisor:
         what is wanted."""
         wanted = self._wanted()
         with self._lock:
-            for child in self._children.values():
+            self._reload()
+            for child in list(self._children.values()):
                 if self._stopping.is_set():
                     return
                 self._tend(child)
@@ -209,7 +231,8 @@ class Supervisor:
         now = time.monotonic()
         if not child.alive():
             if child.process is not None:
-                code = child.process.returncode
+                code = child.process.exit_code()
+                child.process.release()
                 log.warning(
                     "extension stopped",
                     extra={"extension": child.installed.name, "exit_code": code},
@@ -236,7 +259,8 @@ class Supervisor:
             log.warning(
                 "extension unhealthy: restarting", extra={"extension": child.installed.name}
             )
-            self._kill(child)
+            if child.process is not None:
+                child.process.stop(STOP_GRACE)
             self._lost(child, now)
 
     def _lost(self, child: _Child, now: float) -> None:
@@ -248,13 +272,34 @@ class Supervisor:
         child.backoff_step += 1
         child.next_start = now + delay
 
+    def _reload(self) -> None:
+        """Bring the children to the extensions installed: stop those removed or changed, add
+        those new (started by the round)."""
+        try:
+            installed = {i.name: i for i in self._installed()}
+        except errors.HostlerError as exc:  # the store away: keep running what runs
+            log.warning("installed extensions not read", extra={"error": str(exc)})
+            return
+        for name, child in list(self._children.items()):
+            if installed.get(name) == child.installed:
+                continue
+            if child.alive():
+                log.info("extension changed or removed: stopping", extra={"extension": name})
+                self._ask_to_stop(child)
+                self._wait_or_kill(child, time.monotonic() + STOP_GRACE)
+            elif child.process is not None:
+                child.process.release()
+            del self._children[name]
+        for name in sorted(installed.keys() - self._children.keys()):
+            self._children[name] = _Child(installed[name], self._log_dir / f"{name}.log")
+        self._children = dict(sorted(self._children.items()))
+
     def _spawn(self, child: _Child) -> None:
         name = child.installed.name
         port = _free_port()
         child.key = secrets.token_urlsafe(32)
         child.url = f"http://127.0.0.1:{port}"
         env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("HOSTLER_")},
             **{contract.CONFIG_PREFIX + k.upper(): v for k, v in child.installed.config.items()},
             contract.SYSTEM_PREFIX + "NAME": name,
             contract.SYSTEM_PREFIX + "HOST": "127.0.0.1",
@@ -263,28 +308,35 @@ class Supervisor:
             contract.SYSTEM_PREFIX + "URL": self._api_url,
             contract.SYSTEM_PREFIX + "TOKEN": self._token(name),
         }
-        output: IO[bytes] = child.log.open("ab")
         try:
-            child.process = subprocess.Popen(
-                list(child.installed.command),
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_die_with_parent,  # only prctl, before exec
-            )
-        except OSError as exc:
+            child.process = self._run(child, env)
+        except runners.StartFailed as exc:
             log.error("extension cannot start", extra={"extension": name, "error": str(exc)})
             self._lost(child, time.monotonic())
             return
-        finally:
-            output.close()
         if child.started:
             child.restarts += 1
         child.started = time.monotonic()
         child.failures, child.answered = 0, False
-        log.info("extension started", extra={"extension": name, "pid": child.process.pid})
+        where = {"pid": child.process.pid} if child.installed.image is None else {}
+        log.info("extension started", extra={"extension": name, **where})
+
+    def _run(self, child: _Child, env: Mapping[str, str]) -> runners.Running:
+        image = child.installed.image
+        if image is None:
+            return runners.Process(child.installed.command, env, child.log)
+        if self._scheduler is None:
+            raise runners.StartFailed("an extension from an image needs a scheduler")
+        name = child.installed.name
+        spec = ports.ContainerSpec(
+            name=f"hostler-extension-{name}-{uuid.uuid4().hex[:8]}",
+            image=image,
+            command=tuple(child.installed.command) or None,
+            env=env,
+            labels=runners.labels(self._labels, name),
+            network=ports.HOST_NETWORK,
+        )
+        return runners.Container(self._scheduler, spec, child.log)
 
     def _healthy(self, child: _Child) -> bool:
         try:
@@ -376,34 +428,16 @@ class Supervisor:
         process = child.process
         if process is None:
             return
-        try:
-            process.wait(max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            log.warning("extension did not stop: killed", extra={"extension": child.installed.name})
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-    def _kill(self, child: _Child) -> None:
-        """Stop the process with SIGTERM, then SIGKILL after the grace; its whole group."""
-        process = child.process
-        if process is None:
+        if process.wait(deadline - time.monotonic()):
+            process.release()
             return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                process.wait(STOP_GRACE)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        log.warning("extension did not stop: killed", extra={"extension": child.installed.name})
+        process.stop(0)
 
 
 def _status(child: _Child) -> extensions.Status:
     process = child.process
-    if process is None or process.poll() is not None:
+    if process is None or not child.alive():
         return extensions.Status(
             child.installed.name, extensions.State.WAITING, None, child.restarts, 0
         )
@@ -441,22 +475,6 @@ def _detail(answer: httpx.Response) -> str:
         return str(answer.json().get("detail", answer.text))
     except ValueError:
         return answer.text[:200]
-
-
-def _name(installed: Installed) -> str:
-    return installed.name
-
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """Have the kernel kill the child if the server dies without stopping it (a crash, SIGKILL):
-    an orphaned extension would go on firing with nobody watching it, and keeps nothing worth a
-    gentler end."""
-    if sys.platform == "linux":
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
 
 
 def _free_port() -> int:

@@ -36,6 +36,9 @@ class Host:
         self.delivered.append(delivery)
         return extensions.Reply(202, {"run": 7})
 
+    def wake(self) -> None:
+        pass
+
     def log(self, name: str, lines: int) -> list[str]:
         if name != "cron":
             raise errors.NotFound(f"extension '{name}': not installed", field="name")

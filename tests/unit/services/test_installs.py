@@ -4,14 +4,16 @@ and the audit record of each."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import types
 
 import pytest
 
 from hostler import testing
 from hostler.core import errors, history, images, updates
 from hostler.sdk.extension import entrypoints
-from hostler.services import installs, pipelines
+from hostler.services import installs, pipelines, subscriptions, tokens
 from hostler.services.context import Context
 
 T0 = datetime.datetime(2025, 7, 1, 12, 0, tzinfo=datetime.UTC)
@@ -253,6 +255,26 @@ def test_remove_forgets_the_extension_and_is_audited(ctx: Context) -> None:
         (history.Outcome.SUCCEEDED, "1.3.0"),
         (history.Outcome.FAILED, None),
     ]
+
+
+def test_remove_drops_the_subscriptions_made_by_hand_and_the_token_and_wakes_the_host(
+    ctx: Context,
+) -> None:
+    woken: list[str] = []
+    host = types.SimpleNamespace(wake=lambda: woken.append("wake"))
+    ctx = dataclasses.replace(ctx, extensions=host)
+    installs.install(ctx, "slack", "hostler-ext-slack:1.3.0")
+    subscribe(ctx, "slack")  # from the file: stays in its version
+    subscriptions.create(ctx, "default", "hello", "by-hand", "slack", {})
+    subscriptions.create(ctx, "default", "hello", "other", "pager", {})
+    tokens.for_extension(ctx, "slack")
+    installs.remove(ctx, "slack")
+    assert [s.key for s in ctx.store.list_all_subscriptions(None, 10)] == ["other"]
+    assert [e.key for e in subscriptions.list_(ctx, "default", "hello")] == ["t0", "other"]
+    assert [t.name for t in ctx.store.list_tokens(None, 10)] == []
+    [record] = records(ctx, "extension.remove")
+    assert record.detail["subscriptions_removed"] == ["default/hello/by-hand"]
+    assert woken == ["wake", "wake"]  # the install, then the removal
 
 
 def test_a_server_without_images_offers_none(engine: testing.FakeScheduler) -> None:

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from hostler.core import errors, extensions, subscriptions
+from hostler.core import errors, extensions, ports, subscriptions
+from hostler.schedulers import local
 from hostler.supervisor import supervisor
 
 RECORDER = pathlib.Path(__file__).with_name("recorder.py")
@@ -32,21 +33,35 @@ def sub(trigger: str, **settings: object) -> subscriptions.Subscription:
 
 
 class Harness:
-    def __init__(self, tmp_path: pathlib.Path) -> None:
+    """A supervisor of the recorder: a child process, or with ``scheduler`` a "container" of the
+    local scheduler (a host process it runs from a spec, as the Docker engine runs an image)."""
+
+    def __init__(self, tmp_path: pathlib.Path, scheduler: ports.Scheduler | None = None) -> None:
         self.record = tmp_path / "record"
         self.record.touch()
         self.wanted: list[subscriptions.Subscription] = []
+        self.scheduler = scheduler
+        self.labels = {"installation": "test", "instance": tmp_path.name}
+        self.installed = [self.recorder()]
         self.supervisor = supervisor.Supervisor(
-            [
-                supervisor.Installed(
-                    "recorder", [sys.executable, str(RECORDER)], {"record": str(self.record)}
-                )
-            ],
+            lambda: list(self.installed),
             log_dir=tmp_path / "logs",
             api_url="http://127.0.0.1:9",
             token=lambda name: f"token-of-{name}",
             wanted=lambda: list(self.wanted),
+            scheduler=scheduler,
+            labels=self.labels,
             round_seconds=0.1,
+        )
+
+    def recorder(
+        self, name: str = "recorder", image: str = "recorder:1.0.0"
+    ) -> supervisor.Installed:
+        return supervisor.Installed(
+            name,
+            [sys.executable, str(RECORDER)],
+            {"record": str(self.record)},
+            image=image if self.scheduler is not None else None,
         )
 
     def lines(self) -> list[list[str]]:
@@ -143,3 +158,128 @@ def test_a_delivery_reaches_the_extension_and_its_answer_comes_back(harness: Har
     assert (reply.status, reply.body) == (202, {"subscription": "default/p/a", "bytes": 6})
     with pytest.raises(errors.NotFound):
         harness.supervisor.forward("ghost", delivery)
+
+
+def test_an_extension_installed_meanwhile_is_started_and_one_removed_is_stopped(
+    harness: Harness,
+) -> None:
+    harness.wanted = [sub("a")]
+    until(lambda: harness.status().state == "running", "the first runs")
+    first = harness.status().pid
+    harness.installed.append(harness.recorder("second"))
+    harness.supervisor.wake()
+    until(lambda: len(harness.supervisor.statuses()) == 2, "the second is known")
+    until(lambda: harness.supervisor.statuses()[1].state == "running", "the second runs")
+    harness.installed = [harness.recorder("second")]
+    harness.supervisor.wake()
+    until(lambda: len(harness.supervisor.statuses()) == 1, "the first is gone")
+    assert first is not None
+    until(lambda: not _exists(first), "the first's process is gone")
+    with pytest.raises(errors.NotFound):
+        harness.supervisor.log("recorder", 10)
+
+
+# -- extensions from images, run through a scheduler -------------------------------------------
+
+
+@pytest.fixture
+def scheduler(tmp_path: pathlib.Path) -> Iterator[local.Scheduler]:
+    built = local.Scheduler(local.Config(work_dir=tmp_path / "work"))
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def contained(tmp_path: pathlib.Path, scheduler: local.Scheduler) -> Iterator[Harness]:
+    made = Harness(tmp_path, scheduler)
+    made.supervisor.start()
+    try:
+        yield made
+    finally:
+        made.supervisor.stop()
+
+
+def containers(harness: Harness) -> list[ports.ContainerStatus]:
+    assert harness.scheduler is not None
+    return harness.scheduler.list({"io.hostler.extension.installation": "test"})
+
+
+def test_an_image_runs_through_the_scheduler_with_its_labels(contained: Harness) -> None:
+    contained.wanted = [sub("a", every=1)]
+    until(lambda: len(contained.lines()) == 1, "subscribed")
+    [found] = containers(contained)
+    assert found.state == ports.ContainerState.RUNNING
+    assert found.labels["io.hostler.extension.name"] == "recorder"
+    assert found.labels["io.hostler.extension.instance"] == contained.labels["instance"]
+    assert (contained.status().state, contained.status().pid) == ("running", None)
+    until(
+        lambda: any("extension listening" in x for x in contained.supervisor.log("recorder", 50)),
+        "its output is in its log",
+    )
+
+
+def test_a_container_that_ends_is_removed_started_again_and_subscribed_again(
+    contained: Harness,
+) -> None:
+    assert contained.scheduler is not None
+    contained.wanted = [sub("a", every=1)]
+    until(lambda: len(contained.lines()) == 1, "subscribed")
+    [first] = containers(contained)
+    contained.scheduler.stop(first.handle, 0)
+    until(lambda: len(contained.lines()) == 2, "subscribed again after the restart")
+    [second] = containers(contained)
+    assert second.handle != first.handle
+    assert contained.status().restarts == 1
+
+
+def test_an_update_starts_the_new_image_and_subscribes_it_again(contained: Harness) -> None:
+    contained.wanted = [sub("a", every=1)]
+    until(lambda: len(contained.lines()) == 1, "subscribed")
+    [first] = containers(contained)
+    contained.installed = [contained.recorder(image="recorder:1.1.0")]
+    contained.supervisor.wake()
+    until(lambda: len(contained.lines()) == 2, "the new container subscribed")
+    [second] = containers(contained)
+    assert second.handle != first.handle
+
+
+def test_stopping_and_removing_remove_the_containers(
+    tmp_path: pathlib.Path, scheduler: local.Scheduler
+) -> None:
+    made = Harness(tmp_path, scheduler)
+    made.supervisor.start()
+    until(lambda: made.status().state == "running", "the extension runs")
+    made.installed = []
+    made.supervisor.wake()
+    until(lambda: not containers(made), "its container is removed")
+    made.installed = [made.recorder()]
+    made.supervisor.wake()
+    until(lambda: len(containers(made)) == 1, "it runs again")
+    made.supervisor.stop()
+    assert containers(made) == []
+
+
+def test_containers_left_by_a_server_that_died_are_removed_at_start(
+    tmp_path: pathlib.Path, scheduler: local.Scheduler
+) -> None:
+    left = scheduler.create(
+        ports.ContainerSpec(
+            name="left",
+            image="recorder:0.9.0",
+            command=("sleep", "60"),
+            env={},
+            labels={
+                "io.hostler.extension.installation": "test",
+                "io.hostler.extension.instance": tmp_path.name,
+                "io.hostler.extension.name": "recorder",
+            },
+        )
+    )
+    scheduler.start(left)
+    made = Harness(tmp_path, scheduler)
+    made.installed = []
+    made.supervisor.start()
+    try:
+        assert scheduler.inspect(left).state == ports.ContainerState.MISSING
+    finally:
+        made.supervisor.stop()

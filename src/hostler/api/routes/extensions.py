@@ -167,7 +167,9 @@ def update_extension(
 
 @router.delete("/extensions/installed/{name}", status_code=204, responses=errors.responses(404))
 def remove_extension(ctx: deps.ContextDep, name: Name) -> None:
-    """Forget an extension installed from an image; its image stays on the engine."""
+    """Forget an extension installed from an image: its container stops, and the subscriptions
+    made by hand to it and its token go. Its image stays on the engine; pipeline files that
+    name it keep their triggers and notifications."""
     installs.remove(ctx, name)
 
 
