@@ -3,30 +3,40 @@
 Each extension joins ``CASES`` with settings it accepts, other settings it accepts, settings it
 refuses (and the field it names), and the admin configuration it needs. It is started the way
 Hostler starts it, from the environment, against a stand-in for the Hostler API, and driven over
-HTTP only; nothing here looks inside it.
+HTTP only; nothing here looks inside it. A Python extension is served in this process; an example
+image (``examples/extensions/NAME``) is built once and run as a container on the host's network.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import datetime
 import http.server
 import json
 import re
 import threading
+import time
+import uuid
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Protocol
 
+import docker
 import httpx
 import pydantic
 import pytest
+from docker.models import containers
 
 from hostler.extensions import cron, github, interval, notify, pipeline, webhook
 from hostler.sdk import extension
 from hostler.sdk.extension import contract, server
+from hostler.testing import images, process
 
 KEY = "conformance-key"
+IMAGE_VERSION = "1.0.0"
+STARTING = 10.0
+"""Seconds an extension's container may take to answer its health check."""
 
 
 class EverySettings(pydantic.BaseModel):
@@ -59,14 +69,25 @@ class Every(extension.Extension[EverySettings]):
 
 @dataclasses.dataclass(frozen=True)
 class Case:
-    """An extension under test and the settings that exercise it."""
+    """An extension under test and the settings that exercise it. Its ``source`` is a Python
+    extension class, or the name of an example image, ``examples/extensions/NAME``."""
 
-    cls: type[extension.Extension[Any]]
+    source: type[extension.Extension[Any]] | str
     settings: Mapping[str, Any]
     other_settings: Mapping[str, Any]
     bad_settings: Mapping[str, Any]
     bad_field: str
     config: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """Return the extension's name, which Hostler installs it under."""
+        return self.source if isinstance(self.source, str) else self.source.name
+
+    def param(self) -> Any:
+        """Return the case as a parameter of ``running``; an image needs Docker."""
+        marks = [pytest.mark.docker] if isinstance(self.source, str) else []
+        return pytest.param(self, id=self.name, marks=marks)
 
 
 CASES = [
@@ -108,6 +129,13 @@ CASES = [
         "settings.duration",
         config={"SMTP_HOST": "127.0.0.1"},
     ),
+    Case(
+        "shellhook",
+        {"message": "hello"},
+        {"message": "hi there"},
+        {"message": 5},
+        "settings.message",
+    ),
 ]
 
 
@@ -141,12 +169,90 @@ class StandIn:
         self.httpd.server_close()
 
 
+class Served(Protocol):
+    """An extension being served, in this process (``extension.Server``) or in a container."""
+
+    @property
+    def url(self) -> str:
+        """Return the base URL it listens on."""
+        ...
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Return once it has stopped (True), or after ``timeout`` seconds (False)."""
+        ...
+
+
+@dataclasses.dataclass
+class Container:
+    """An extension served by a container, as Hostler runs one installed from an image."""
+
+    container: containers.Container
+    url: str
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Return once the container has exited (True), or after ``timeout`` seconds (False)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            self.container.reload()
+            if self.container.status in ("exited", "dead"):
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def container(image: str, environ: Mapping[str, str]) -> Iterator[Container]:
+    """Run ``image`` with ``environ`` on the host's network, as Hostler does, until it answers
+    its health check; yield it, and remove it afterwards, printing its output."""
+    client = docker.from_env()
+    try:
+        started = client.containers.run(
+            image, detach=True, network_mode="host", environment=dict(environ)
+        )
+        try:
+            served = Container(
+                started, f"http://127.0.0.1:{environ['HOSTLER_EXTENSION_SYSTEM_PORT']}"
+            )
+            deadline = time.monotonic() + STARTING
+            while not healthy(served.url):
+                assert not served.wait(0), f"container of '{image}' exited while starting"
+                assert time.monotonic() < deadline, f"no health from '{image}' within {STARTING} s"
+                time.sleep(0.05)
+            yield served
+        finally:
+            print(started.logs().decode(errors="replace"))  # shown when the test fails
+            started.remove(force=True)
+    finally:
+        client.close()
+
+
+def healthy(url: str) -> bool:
+    """Tell whether the extension at ``url`` answers its health check."""
+    try:
+        return httpx.get(f"{url}/api/health", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def example_images() -> Iterator[dict[str, str]]:
+    """Yield the example extensions' images by name, built once; removed afterwards."""
+    tag = f"hostler-test-conformance-shellhook:{uuid.uuid4().hex[:12]}"
+    built = {"shellhook": images.build_shellhook(IMAGE_VERSION, tag)}
+    try:
+        yield built
+    finally:
+        for reference in built.values():
+            images.remove_image(reference)
+
+
 @dataclasses.dataclass
 class Running:
     """An extension being served, and a client that calls it as Hostler does."""
 
     case: Case
-    server: extension.Server
+    server: Served
     hostler: httpx.Client
 
     def subscribe(
@@ -166,13 +272,13 @@ class Running:
         return self.hostler.post("/api/unsubscribe", json=body)
 
 
-@pytest.fixture(params=CASES, ids=lambda case: case.cls.name)
+@pytest.fixture(params=[case.param() for case in CASES])
 def running(request: pytest.FixtureRequest) -> Iterator[Running]:
     """Yield each extension served from the environment Hostler gives it, stopped afterwards."""
     case: Case = request.param
     stand_in = StandIn()
     environ = {
-        "HOSTLER_EXTENSION_SYSTEM_NAME": case.cls.name,
+        "HOSTLER_EXTENSION_SYSTEM_NAME": case.name,
         "HOSTLER_EXTENSION_SYSTEM_PORT": "0",
         "HOSTLER_EXTENSION_SYSTEM_KEY": KEY,
         "HOSTLER_EXTENSION_SYSTEM_URL": stand_in.url,
@@ -180,12 +286,20 @@ def running(request: pytest.FixtureRequest) -> Iterator[Running]:
         **{contract.CONFIG_PREFIX + name: value for name, value in case.config.items()},
     }
     try:
-        with (
-            server.from_environ(case.cls, environ) as served,
-            httpx.Client(
-                base_url=served.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=30
-            ) as hostler,
-        ):
+        with contextlib.ExitStack() as stack:
+            served: Served
+            if isinstance(case.source, str):
+                image = request.getfixturevalue("example_images")[case.source]
+                # A container cannot say which port it took: give it one free now.
+                environ["HOSTLER_EXTENSION_SYSTEM_PORT"] = str(process.free_port())
+                served = stack.enter_context(container(image, environ))
+            else:
+                served = stack.enter_context(server.from_environ(case.source, environ))
+            hostler = stack.enter_context(
+                httpx.Client(
+                    base_url=served.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=30
+                )
+            )
             yield Running(case, served, hostler)
     finally:
         stand_in.close()
@@ -208,7 +322,7 @@ def test_info_is_well_formed(running: Running) -> None:
 
     assert answer.status_code == 200
     info = contract.Info.model_validate(answer.json())
-    assert info.name == running.case.cls.name
+    assert info.name == running.case.name
     assert re.match(contract.SEMVER, info.version)
     assert info.kind in ("trigger", "notifier")
     assert info.contract == contract.VERSION
