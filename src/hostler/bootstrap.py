@@ -164,7 +164,7 @@ def build(settings: config.Settings) -> Server:
     )
     canaries = deployments.canary_watch(ctx)
     extensions = supervisor.Supervisor(
-        functools.partial(installed_extensions, settings, ctx),
+        functools.partial(installed_extensions, settings, ctx, set()),
         log_dir=settings.data_dir / "extensions",
         api_url=local_url(settings),
         token=functools.partial(tokens.for_extension, ctx),
@@ -196,22 +196,32 @@ def build(settings: config.Settings) -> Server:
 
 
 def installed_extensions(
-    settings: config.Settings, ctx: context.Context
+    settings: config.Settings, ctx: context.Context, unreadable: set[str]
 ) -> list[supervisor.Installed]:
     """Return the extensions to run, but those the settings disable: those installed as Python
     entry points (with their configuration from the settings), and those installed from images
-    (with the configuration given at install, run from the very image installed)."""
-    python = [
+    (with the configuration given at install, run from the very image installed). One whose
+    configuration cannot be decrypted is not run; it is reported once, in ``unreadable``."""
+    found = [
         supervisor.Installed(
             name, supervisor.python_command(name), settings.extensions.config_of(name)
         )
         for name in sorted(installs.python_extensions())
     ]
-    from_images = [
-        supervisor.Installed(each.name, config=each.config, image=each.image_id)
-        for each in installs.list_(ctx)
-    ]
-    return [each for each in python + from_images if each.name not in settings.extensions.disabled]
+    for each in installs.list_(ctx):
+        try:
+            config = installs.config_of(ctx, each)
+        except errors.FailedPrecondition as exc:
+            if each.name not in unreadable:
+                log.error(
+                    "extension not run: its configuration cannot be decrypted",
+                    extra={"extension": each.name, "error": str(exc), "hint": exc.hint},
+                )
+                unreadable.add(each.name)
+            continue
+        unreadable.discard(each.name)
+        found.append(supervisor.Installed(each.name, config=config, image=each.image_id))
+    return [each for each in found if each.name not in settings.extensions.disabled]
 
 
 def local_url(settings: config.Settings) -> str:

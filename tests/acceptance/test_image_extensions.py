@@ -114,7 +114,9 @@ def test_an_image_extension_is_installed_fired_restarted_updated_and_removed(
     server: Server, built: dict[str, str], tmp_path: pathlib.Path
 ) -> None:
     ok(server.cli("pipeline", "up", write(tmp_path, "hooked.yaml", HOOKED), "-y"))
-    installed = ok(server.cli("extension", "install", "shellhook", REPOSITORY, "-y"))
+    installed = ok(
+        server.cli("extension", "install", "shellhook", REPOSITORY, "--config", "NOTE=kept", "-y")
+    )
     assert "1.1.0" in installed  # the repository's newest
     ok(server.cli("extension", "update", "shellhook@1.0.0", "--allow-downgrade", "-y"))
     ok(
@@ -132,7 +134,9 @@ def test_an_image_extension_is_installed_fired_restarted_updated_and_removed(
     until(lambda: running(server, 1), "the container runs and holds the subscription")
     [first] = containers()
     with docker_api() as api:
-        assert api.inspect_container(first["Id"])["HostConfig"]["NetworkMode"] == "host"
+        inspected = api.inspect_container(first["Id"])
+    assert inspected["HostConfig"]["NetworkMode"] == "host"
+    assert "HOSTLER_EXTENSION_CONFIG_NOTE=kept" in inspected["Config"]["Env"]  # decrypted for it
 
     run = fire(server)
     assert run["status"] == "successful"

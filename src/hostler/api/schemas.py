@@ -1216,5 +1216,8 @@ class AvailableList(_Out):
 class RotateResult(_Out):
     """What re-encrypting the secrets did."""
 
-    secrets: int = pydantic.Field(description="How many were encrypted again.")
+    secrets: int = pydantic.Field(
+        description="How many values were encrypted again (secrets, and configuration values "
+        "of extensions installed from images)."
+    )
     key: str = pydantic.Field(description="The name of the key they are encrypted with now.")

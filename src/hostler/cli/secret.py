@@ -326,7 +326,8 @@ def delete(
 @app.command("rotate-key")
 @common.handles_errors
 def rotate_key(ctx: typer.Context, fmt: output.OutputFormat = output.Format.TABLE) -> None:
-    """Encrypt every secret still under an older key again, under the server's secrets.key.
+    """Encrypt every secret still under an older key again, under the server's secrets.key;
+    the configuration of the extensions installed from images too.
 
     Afterwards the keys of secrets.previous_keys are no longer needed.
     """

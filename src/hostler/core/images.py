@@ -17,6 +17,7 @@ Which version an install or update goes to, and the plan that says so, is ``core
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime
 import re
@@ -92,6 +93,36 @@ def check_config(config: Mapping[str, str], *, field: str = "config") -> dict[st
     return dict(config)
 
 
+SEALED = "sealed:v1:"
+"""The start of a configuration value as the store keeps it: encrypted, ``sealed:v1:KEY:DATA``
+(the name of the key it is encrypted under, and the ciphertext in URL-safe base64)."""
+
+
+def seal(key: str, ciphertext: bytes) -> str:
+    """Return ``ciphertext``, made under the key named ``key``, as the store keeps it."""
+    return f"{SEALED}{key}:{base64.urlsafe_b64encode(ciphertext).decode()}"
+
+
+def unseal(text: str) -> tuple[str, bytes] | None:
+    """Return the key name and ciphertext of a value ``seal`` made; None for any other text
+    (a value kept before values were sealed)."""
+    if not text.startswith(SEALED):
+        return None
+    key, sep, data = text.removeprefix(SEALED).rpartition(":")
+    if not sep:
+        return None
+    try:
+        return key, base64.urlsafe_b64decode(data)
+    except ValueError:
+        return None
+
+
+def config_context(name: str, key: str) -> bytes:
+    """Return what the value of config ``key`` of extension ``name`` is bound to when sealed: it
+    decrypts in its own place only."""
+    return f"extension-config/{name}/{key}".encode()
+
+
 @dataclasses.dataclass(frozen=True)
 class Found:
     """An extension image on the engine: a reference to it (a tag, else its id), its id, and
@@ -153,7 +184,7 @@ class Installed:
     """An extension installed from an image. Immutable; an update replaces it whole.
 
     ``config`` holds the values of its ``HOSTLER_EXTENSION_CONFIG_*`` variables given at install
-    (by key without the prefix). They may be secrets (a token): the store keeps them as given,
+    (by key without the prefix). They may be secrets (a token): they are kept sealed (``seal``),
     and the API never returns them, only their keys.
     """
 

@@ -21,7 +21,7 @@ from importlib import metadata
 from typing import Any
 
 from hostler.core import errors, extensions, images, updates
-from hostler.services import audit, pages, subscriptions, tokens
+from hostler.services import audit, pages, secrets, subscriptions, tokens
 from hostler.services.context import Context
 
 _log = logging.getLogger(__name__)
@@ -65,6 +65,16 @@ def list_(ctx: Context) -> list[images.Installed]:
 def get(ctx: Context, name: str) -> images.Installed:
     """Return the extension installed from an image as ``name``."""
     return ctx.store.get_extension(name)
+
+
+def config_of(ctx: Context, extension: images.Installed) -> dict[str, str]:
+    """Return the configuration given at the install of ``extension``, decrypted (for the
+    extension only: never for an answer); FailedPrecondition when a value cannot be (its key
+    is no longer configured)."""
+    return {
+        key: secrets.unseal(ctx, text, images.config_context(extension.name, key))
+        for key, text in extension.config.items()
+    }
 
 
 def subscription_counts(ctx: Context) -> dict[str, int]:
@@ -141,7 +151,10 @@ def install(
             image_id=chosen.id,
             version=chosen.version,
             pin=change.pin,
-            config=checked,
+            config={
+                key: secrets.seal(ctx, value, images.config_context(name, key))
+                for key, value in checked.items()
+            },
             installed=ctx.clock(),
             installed_by=ctx.actor,
         )

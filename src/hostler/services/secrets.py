@@ -8,11 +8,13 @@ does.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from hostler.core import (
     access,
     errors,
+    images,
     pipelines,
     ports,
     reasons,
@@ -24,7 +26,8 @@ from hostler.services import audit, pages
 from hostler.services.context import Context
 
 
-def _cipher(ctx: Context) -> ports.Cipher:
+def cipher(ctx: Context) -> ports.Cipher:
+    """Return the server's cipher; FailedPrecondition naming ``secrets.key`` when it has none."""
     if ctx.cipher is None:
         raise errors.FailedPrecondition(
             "secrets: the server has no key to encrypt them with",
@@ -67,15 +70,15 @@ def put(
                 field="namespaces",
                 hint="leave namespaces out, or make it a global secret",
             )
-        cipher = _cipher(ctx)
+        current = cipher(ctx)
         context = secrets.context_of(namespace, pipeline, name)
         now = ctx.clock()
         secret = secrets.Secret(
             namespace=namespace,
             pipeline=pipeline,
             name=name,
-            ciphertext=cipher.encrypt(value.encode(), context),
-            key=cipher.key,
+            ciphertext=current.encrypt(value.encode(), context),
+            key=current.key,
             created=now,
             updated=now,
             namespaces=patterns,
@@ -115,23 +118,60 @@ def reveal(ctx: Context, namespace: str | None, pipeline: str | None, name: str)
     kind = "global_secret.reveal" if pipeline is None else "secret.reveal"
     with audit.recorded(ctx, kind, _target(namespace, pipeline, name)):
         found = ctx.store.get_secret(namespace, pipeline, name)
-        return _cipher(ctx).decrypt(found.ciphertext, found.key, found.context).decode()
+        return cipher(ctx).decrypt(found.ciphertext, found.key, found.context).decode()
 
 
 def rotate(ctx: Context) -> int:
-    """Encrypt again under the current key every secret still under an older one; return how
-    many. The older keys can be dropped from the configuration afterwards."""
+    """Encrypt again under the current key every secret still under an older one, and every
+    configuration value of an extension installed from an image; return how many values. The
+    older keys can be dropped from the configuration afterwards."""
     with audit.recorded(ctx, "secret.rotate_key", "*") as entry:
-        cipher = _cipher(ctx)
+        current = cipher(ctx)
         done = 0
-        while batch := ctx.store.list_secrets_not_under(cipher.key, pages.MAX_LIMIT):
+        while batch := ctx.store.list_secrets_not_under(current.key, pages.MAX_LIMIT):
             for old in batch:
-                value = cipher.decrypt(old.ciphertext, old.key, old.context)
-                fresh = old.evolve(ciphertext=cipher.encrypt(value, old.context), key=cipher.key)
+                value = current.decrypt(old.ciphertext, old.key, old.context)
+                fresh = old.evolve(ciphertext=current.encrypt(value, old.context), key=current.key)
                 ctx.store.put_secret(fresh)
                 done += 1
-        entry.detail.update(secrets=done, key=cipher.key)
-        return done
+        configs = _rotate_configs(ctx, current)
+        entry.detail.update(secrets=done, extension_configs=configs, key=current.key)
+        return done + configs
+
+
+def seal(ctx: Context, value: str, context: bytes) -> str:
+    """Return ``value`` encrypted under the current key, bound to ``context``, as text to keep
+    (``images.seal``); FailedPrecondition naming ``secrets.key`` without a key."""
+    current = cipher(ctx)
+    return images.seal(current.key, current.encrypt(value.encode(), context))
+
+
+def unseal(ctx: Context, text: str, context: bytes) -> str:
+    """Return the value ``seal`` made ``text`` of; text it did not make is returned as it is (a
+    value kept before values were sealed). FailedPrecondition when it cannot be decrypted."""
+    sealed = images.unseal(text)
+    if sealed is None:
+        return text
+    key, ciphertext = sealed
+    return cipher(ctx).decrypt(ciphertext, key, context).decode()
+
+
+def _rotate_configs(ctx: Context, current: ports.Cipher) -> int:
+    """Seal again under ``current``'s key the extensions' configuration values under another
+    (or not sealed yet); return how many."""
+    done = 0
+    for extension in list(pages.every(ctx.store.list_extensions, lambda e: e.name)):
+        config = dict(extension.config)
+        for key, text in extension.config.items():
+            sealed = images.unseal(text)
+            if sealed is not None and sealed[0] == current.key:
+                continue
+            context = images.config_context(extension.name, key)
+            config[key] = seal(ctx, unseal(ctx, text, context), context)
+            done += 1
+        if config != extension.config:
+            ctx.store.put_extension(dataclasses.replace(extension, config=config))
+    return done
 
 
 def missing(ctx: Context, namespace: str, config: pipelines.Config) -> list[secrets.Ref]:

@@ -13,6 +13,7 @@ from fastapi import testclient
 from hostler import config, testing
 from hostler.api import app
 from hostler.core import images
+from hostler.crypto import aesgcm
 from hostler.services.context import Context
 
 from .conftest import API, assert_problem
@@ -34,8 +35,9 @@ def engine() -> testing.FakeScheduler:
 def api(
     ctx: Context, settings: config.Settings, engine: testing.FakeScheduler
 ) -> Iterator[testclient.TestClient]:
+    keys = aesgcm.Keyring(aesgcm.parse_key(aesgcm.new_key()))
     with testclient.TestClient(
-        app.create(dataclasses.replace(ctx, images=engine.images), settings)
+        app.create(dataclasses.replace(ctx, images=engine.images, cipher=keys), settings)
     ) as client:
         yield client
 

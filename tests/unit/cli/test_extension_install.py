@@ -20,7 +20,8 @@ from hostler import config, testing
 from hostler.api import app
 from hostler.cli import common, main
 from hostler.core import images
-from hostler.services import pipelines
+from hostler.crypto import aesgcm
+from hostler.services import installs, pipelines
 from hostler.services.context import Context
 
 from .conftest import TerminalRunner
@@ -68,6 +69,7 @@ def ctx(engine: testing.FakeScheduler) -> Context:
         logs=testing.MemoryLogStore(),
         images=engine.images,
         clock=lambda: T0,
+        cipher=aesgcm.Keyring(aesgcm.parse_key(aesgcm.new_key())),
     )
     for pipeline in ("build", "deploy"):
         trigger = {"extension": "slack", "settings": {"channel": "#ops"}}
@@ -145,7 +147,7 @@ def test_install_shows_its_plan_asks_and_installs(
         ),
         step(transport, "extension", "installed"),
     )
-    assert dict(ctx.store.get_extension("slack").config) == {"TOKEN": "xoxb-1"}
+    assert installs.config_of(ctx, ctx.store.get_extension("slack")) == {"TOKEN": "xoxb-1"}
 
 
 def test_an_upgrade_plan_then_up_to_date(transport: httpx.BaseTransport) -> None:

@@ -12,8 +12,9 @@ import pytest
 
 from hostler import testing
 from hostler.core import errors, history, images, updates
+from hostler.crypto import aesgcm
 from hostler.sdk.extension import entrypoints
-from hostler.services import installs, pipelines, subscriptions, tokens
+from hostler.services import installs, pipelines, secrets, subscriptions, tokens
 from hostler.services.context import Context
 
 T0 = datetime.datetime(2025, 7, 1, 12, 0, tzinfo=datetime.UTC)
@@ -41,7 +42,15 @@ def ctx(engine: testing.FakeScheduler) -> Context:
         images=engine.images,
         clock=lambda: T0,
         actor="alice",
+        cipher=keyring(OLD),
     )
+
+
+OLD, NEW = aesgcm.new_key(), aesgcm.new_key()
+
+
+def keyring(current: str, *previous: str) -> aesgcm.Keyring:
+    return aesgcm.Keyring(aesgcm.parse_key(current), [aesgcm.parse_key(k) for k in previous])
 
 
 def records(ctx: Context, kind: str) -> list[history.Record]:
@@ -68,11 +77,10 @@ def test_install_from_a_repository_takes_its_newest_version_and_keeps_the_config
     assert made == ctx.store.get_extension("slack")
     assert (made.image, str(made.version), made.pin) == ("hostler-ext-slack:2.0.0", "2.0.0", None)
     assert made.image_id.startswith("sha256:")
-    assert (made.installed, made.installed_by, dict(made.config)) == (
-        T0,
-        "alice",
-        {"TOKEN": "xoxb-1"},
-    )
+    assert (made.installed, made.installed_by, list(made.config)) == (T0, "alice", ["TOKEN"])
+    assert made.config["TOKEN"].startswith(images.SEALED)  # encrypted at rest
+    assert "xoxb-1" not in made.config["TOKEN"]
+    assert installs.config_of(ctx, made) == {"TOKEN": "xoxb-1"}
     [record] = records(ctx, "extension.install")
     assert record.target == "slack" and record.outcome is history.Outcome.SUCCEEDED
     assert record.detail == {
@@ -163,7 +171,7 @@ def test_update_goes_to_the_newest_version_and_counts_the_subscriptions(ctx: Con
     ]
     done = installs.update(ctx, "slack")
     [after] = done.changed
-    assert (after.image, str(after.version), dict(after.config)) == (
+    assert (after.image, str(after.version), installs.config_of(ctx, after)) == (
         "hostler-ext-slack:2.0.0",
         "2.0.0",
         {"TOKEN": "x"},
@@ -275,6 +283,39 @@ def test_remove_drops_the_subscriptions_made_by_hand_and_the_token_and_wakes_the
     [record] = records(ctx, "extension.remove")
     assert record.detail["subscriptions_removed"] == ["default/hello/by-hand"]
     assert woken == ["wake", "wake"]  # the install, then the removal
+
+
+def test_config_needs_a_key_and_follows_its_rotation(ctx: Context) -> None:
+    keyless = dataclasses.replace(ctx, cipher=None)
+    with pytest.raises(errors.FailedPrecondition) as refused:
+        installs.install(keyless, "slack", "hostler-ext-slack", config={"TOKEN": "xoxb-1"})
+    assert refused.value.field == "secrets.key"
+    assert installs.list_(ctx) == []
+    installs.install(keyless, "slack", "hostler-ext-slack")  # nothing to encrypt: no key needed
+    installs.remove(ctx, "slack")
+
+    installs.install(ctx, "slack", "hostler-ext-slack", config={"TOKEN": "xoxb-1", "ROOM": "ops"})
+    rotated = dataclasses.replace(ctx, cipher=keyring(NEW, OLD))
+    assert secrets.rotate(rotated) == 2
+    assert secrets.rotate(rotated) == 0
+    only_new = dataclasses.replace(ctx, cipher=keyring(NEW))
+    extension = installs.get(only_new, "slack")
+    assert installs.config_of(only_new, extension) == {"TOKEN": "xoxb-1", "ROOM": "ops"}
+    with pytest.raises(errors.FailedPrecondition):
+        installs.config_of(ctx, extension)  # the old key alone no longer decrypts it
+
+
+def test_config_kept_before_it_was_encrypted_is_read_as_it_is_and_sealed_by_a_rotation(
+    ctx: Context,
+) -> None:
+    installs.install(ctx, "slack", "hostler-ext-slack")
+    extension = dataclasses.replace(installs.get(ctx, "slack"), config={"TOKEN": "xoxb-1"})
+    ctx.store.put_extension(extension)
+    assert installs.config_of(ctx, extension) == {"TOKEN": "xoxb-1"}
+    assert secrets.rotate(ctx) == 1
+    sealed = installs.get(ctx, "slack")
+    assert sealed.config["TOKEN"].startswith(images.SEALED)
+    assert installs.config_of(ctx, sealed) == {"TOKEN": "xoxb-1"}
 
 
 def test_a_server_without_images_offers_none(engine: testing.FakeScheduler) -> None:

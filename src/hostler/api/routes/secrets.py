@@ -100,7 +100,8 @@ def list_global_secrets(
 
 @router.post("/secrets/rotate-key", responses=errors.responses(409))
 def rotate_secret_key(ctx: deps.ContextDep) -> schemas.RotateResult:
-    """Encrypt again, under the current secrets.key, every secret still under a previous key."""
+    """Encrypt again, under the current secrets.key, every secret still under a previous key,
+    and every configuration value of an extension installed from an image."""
     done = secrets.rotate(ctx)
     assert ctx.cipher is not None  # rotate refuses without one
     return schemas.RotateResult(secrets=done, key=ctx.cipher.key)
