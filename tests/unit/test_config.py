@@ -128,6 +128,19 @@ def test_the_keys_stay_out_of_the_settings_repr() -> None:
         base64.urlsafe_b64encode(bytes(33)).decode(),
         bytes(32).hex(),
     ],
+    ids=[  # not the keys: a new key's text differs at every collection
+        "new",
+        "fixed",
+        "unpadded",
+        "spaced",
+        "empty",
+        "short",
+        "overpadded",
+        "bad-last-character",
+        "not-url-safe",
+        "33-bytes",
+        "hex",
+    ],
 )
 def test_the_settings_accept_exactly_the_keys_the_cipher_reads(text: str) -> None:
     try:
