@@ -48,12 +48,8 @@ def until(condition: Callable[[], bool], what: str) -> None:
 @pytest.fixture(scope="module")
 def built() -> Iterator[dict[str, str]]:
     """Build shellhook 1.0.0 and 1.1.0; remove them afterwards."""
-    made = {version: images.build_shellhook(version) for version in ("1.0.0", "1.1.0")}
-    try:
+    with images.shellhooks("1.0.0", "1.1.0", repository=REPOSITORY) as made:
         yield made
-    finally:
-        for reference in made.values():
-            images.remove_image(reference)
 
 
 @pytest.fixture

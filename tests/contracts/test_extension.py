@@ -238,13 +238,9 @@ def healthy(url: str) -> bool:
 @pytest.fixture(scope="session")
 def example_images() -> Iterator[dict[str, str]]:
     """Yield the example extensions' images by name, built once; removed afterwards."""
-    tag = f"hostler-test-conformance-shellhook:{uuid.uuid4().hex[:12]}"
-    built = {"shellhook": images.build_shellhook(IMAGE_VERSION, tag)}
-    try:
-        yield built
-    finally:
-        for reference in built.values():
-            images.remove_image(reference)
+    repository = f"hostler-test-conformance-shellhook-{uuid.uuid4().hex[:12]}"
+    with images.shellhooks(IMAGE_VERSION, repository=repository) as built:
+        yield {"shellhook": built[IMAGE_VERSION]}
 
 
 @dataclasses.dataclass

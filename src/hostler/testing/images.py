@@ -8,7 +8,9 @@ as ``scripts/lib/ensure-python`` makes), so these helpers work there only.
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
+from collections.abc import Iterator
 
 import docker
 import docker.errors
@@ -60,3 +62,17 @@ def remove_image(reference: str) -> None:
         pass
     finally:
         client.close()
+
+
+@contextlib.contextmanager
+def shellhooks(*versions: str, repository: str = SHELLHOOK_REPOSITORY) -> Iterator[dict[str, str]]:
+    """Build ``shellhook`` in each of ``versions``, tagged ``REPOSITORY:VERSION``; yield their
+    references by version, and remove them afterwards."""
+    built: dict[str, str] = {}
+    try:
+        for version in versions:
+            built[version] = build_shellhook(version, f"{repository}:{version}")
+        yield built
+    finally:
+        for reference in built.values():
+            remove_image(reference)
