@@ -26,8 +26,8 @@ from aiosmtpd.controller import Controller
 from hostler.extensions import notify
 from hostler.sdk import extension
 
-from . import KEY, Clock, at, eventually, system
-from .fakes import Hostler, settle, stamp, subscribe, tick
+from . import KEY, Clock, at, eventually, fakes, system
+from .fakes import Hostler, stamp, subscribe
 
 SUB = "default/build/alert"
 LINK = "https://hostler.example.com"
@@ -44,11 +44,13 @@ class Received:
 
 class Receiver:
     """A real HTTP server on 127.0.0.1 that records the requests it gets and answers each with
-    the next of ``statuses``, 200 once they run out."""
+    the next of ``statuses``, 200 once they run out; while ``gate`` is clear, it answers none."""
 
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.statuses: list[int] = []
+        self.gate = threading.Event()
+        self.gate.set()
         lock = threading.Lock()
         receiver = self
 
@@ -59,6 +61,7 @@ class Receiver:
                     headers = {name.lower(): value for name, value in self.headers.items()}
                     receiver.received.append(Received(self.path, headers, json.loads(body)))
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
+                receiver.gate.wait()
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -79,6 +82,7 @@ class Receiver:
         return [request.body for request in self.received]
 
     def close(self) -> None:
+        self.gate.set()
         self.httpd.shutdown()
         self.thread.join()
         self.httpd.server_close()
@@ -154,6 +158,19 @@ def mailbox() -> Iterator[tuple[Mailbox, int]]:
         yield box, port
     finally:
         controller.stop()
+
+
+def settle(notifier: notify.Notifier, clock: Clock) -> None:
+    """Let what is due run, and the messages it sends be sent."""
+    fakes.settle(notifier, clock)
+    notifier.flush()
+
+
+def tick(notifier: notify.Notifier, clock: Clock, seconds: float = 1.0) -> None:
+    """Move the clock by ``seconds`` as ``fakes.tick`` does; return once the messages due are
+    sent."""
+    fakes.tick(notifier, clock, seconds)
+    notifier.flush()
 
 
 @pytest.fixture(autouse=True)
@@ -629,3 +646,27 @@ def test_bad_settings_are_refused_with_422_naming_the_setting(
     assert answer.json()["code"] == "invalid_argument"
     assert answer.json()["field"] == field
     assert answer.json()["hint"]
+
+
+def test_a_webhook_slow_to_answer_delays_no_other_subscription(
+    notifier: notify.Notifier, clock: Clock, hostler: Hostler, receiver: Receiver
+) -> None:
+    slow = Receiver()
+    slow.gate.clear()  # it takes the messages, and answers none yet
+    try:
+        subscribe(notifier, {"webhook": {"url": slow.url}}, "default/build/slow", pipeline="build")
+        follow(notifier, clock, {"webhook": {"url": receiver.url}})
+
+        hostler.ran("default", "build", "failed")
+        fakes.tick(notifier, clock)  # polls, without waiting for the messages
+        eventually(lambda: len(receiver.received) == 1 and len(slow.received) == 1)
+        hostler.ran("default", "build", "failed")
+        fakes.tick(notifier, clock)  # the polls go on while the slow webhook says nothing
+        eventually(lambda: len(receiver.received) == 2)
+        assert len(slow.received) == 1  # its second message waits for its first
+
+        slow.gate.set()
+        notifier.flush()
+        assert conditions(slow) == conditions(receiver) == [(1, "failed"), (2, "failed")]
+    finally:
+        slow.close()

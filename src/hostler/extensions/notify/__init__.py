@@ -25,7 +25,9 @@ to the run when the admin set ``link``. The facts are ``namespace``, ``pipeline`
 ``status`` (``running`` for a run not complete yet), ``condition``, ``duration_seconds``,
 ``trigger``, ``reason`` and ``url``. A webhook is tried up to three times when it cannot be
 reached or answers 5xx; a message that cannot be sent is logged (never with the password, nor
-with more of the webhook's URL than its host), and following goes on.
+with more of the webhook's URL than its host), and following goes on. Messages are sent by
+threads of their own, so a webhook or mail server that is slow to answer delays no other
+subscription's polls; one subscription's messages are sent in the order they were due.
 
 **No state.** What the extension knows starts at the baseline of the first poll after a
 subscription arrives: the runs complete then, and the runs running past ``duration`` then, are
@@ -36,10 +38,12 @@ completed while the extension was not running are not sent at all.
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime
 import email.message
 import smtplib
 import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -79,6 +83,9 @@ class Notifier(base.Extension[Settings]):
     """Seconds to wait before each new attempt to post a webhook message (3 attempts)."""
     TIMEOUT: ClassVar[float] = 10.0
     """Seconds a webhook or the SMTP server has to answer."""
+    SENDERS: ClassVar[int] = 4
+    """Threads that send messages: how many slow webhooks or mail servers can be waited on at
+    once before messages queue."""
 
     def __init__(
         self,
@@ -92,6 +99,13 @@ class Notifier(base.Extension[Settings]):
         self.admin: _Config = _Config.model_validate(self.config.model_dump())
         self._http = httpx.Client(timeout=self.TIMEOUT)
         self._watches: dict[str, Watch] = {}  # by subscription, kept over changed settings
+        self._senders = concurrent.futures.ThreadPoolExecutor(
+            self.SENDERS, thread_name_prefix="notify-send"
+        )
+        # The messages each subscription has yet to send, in order; one sender at most works
+        # through a subscription's at a time.
+        self._due: dict[str, list[tuple[base.Subscription[Settings], Notice]]] = {}
+        self._sent = threading.Condition()
 
     def describe(self, sub: base.Subscription[Settings]) -> base.Summary:
         """Return when ``sub`` sends messages, and where; refuse settings that do not fit."""
@@ -119,8 +133,8 @@ class Notifier(base.Extension[Settings]):
             except Exception:  # a bug here must not end the following
                 self.log.exception("poll failed", extra={"subscription": sub.id})
                 notices = []
-            for notice in notices:
-                self.send(sub, notice)
+            if notices:
+                self._send_later(sub, notices)
             return self.timers.now() + datetime.timedelta(seconds=self.POLL)
 
         self.timers.at(sub.id, self.timers.now(), tick)
@@ -131,8 +145,41 @@ class Notifier(base.Extension[Settings]):
         self._watches.pop(sub.id, None)
 
     def on_shutdown(self) -> None:
-        """Close the connections to webhooks."""
+        """Send the messages due (within the grace Hostler gives), then close the connections to
+        webhooks."""
+        self._senders.shutdown(wait=True)
         self._http.close()
+
+    def flush(self) -> None:
+        """Return once every message due so far has been sent, or could not be."""
+        with self._sent:
+            self._sent.wait_for(lambda: not self._due)
+
+    def _send_later(self, sub: base.Subscription[Settings], notices: list[Notice]) -> None:
+        """Have a sender send ``notices``, after the subscription's messages due before."""
+        with self._sent:
+            due = self._due.setdefault(sub.id, [])
+            idle = not due
+            due.extend((sub, notice) for notice in notices)
+        if idle:
+            self._senders.submit(self._send_due, sub.id)
+
+    def _send_due(self, sid: str) -> None:
+        """Send the messages due of subscription ``sid``, in order, until there are none."""
+        while True:
+            with self._sent:
+                sub, notice = self._due[sid][0]
+            try:
+                self.send(sub, notice)
+            except Exception:  # a bug here must not stop the subscription's other messages
+                self.log.exception("notification failed", extra={"subscription": sid})
+            with self._sent:
+                due = self._due[sid]
+                due.pop(0)
+                if not due:
+                    del self._due[sid]
+                    self._sent.notify_all()
+                    return
 
     def send(self, sub: base.Subscription[Settings], notice: Notice) -> None:
         """Send ``notice`` where ``sub`` says; log what could not be sent."""
