@@ -1107,6 +1107,9 @@ class ExtensionResult(_Out):
     """The plan, and what applying it did (nothing for a dry run)."""
 
     plan: ExtensionPlan
+    planned: str = pydantic.Field(
+        description="The plan's digest: send it back as planned to apply this plan and no other."
+    )
     applied: bool = pydantic.Field(description="False for a dry run.")
     extensions: list[InstalledExtension] = pydantic.Field(
         description="The extensions it changed, as they are now; empty for a dry run."
@@ -1114,12 +1117,16 @@ class ExtensionResult(_Out):
 
     @classmethod
     def of(
-        cls, plan: updates.Plan, done: install_service.Done | None, counts: dict[str, int]
+        cls,
+        planned: install_service.Planned | install_service.Done,
+        done: install_service.Done | None,
+        counts: dict[str, int],
     ) -> ExtensionResult:
-        """Return the answer for ``plan``, applied as ``done`` (None: a dry run); ``counts``
+        """Return the answer for ``planned``, applied as ``done`` (None: a dry run); ``counts``
         gives the subscriptions of each extension."""
         return cls(
-            plan=ExtensionPlan.of(plan),
+            plan=ExtensionPlan.of(planned.plan),
+            planned=planned.digest,
             applied=done is not None,
             extensions=[]
             if done is None
@@ -1132,6 +1139,14 @@ _VERSION = pydantic.Field(
     max_length=255,
     description="Optional. A version (1.3.0), or a major version (1), which pins the extension "
     "to it: later updates stay within it. Absent: the newest (within the pin, for an update).",
+)
+
+
+_PLANNED = pydantic.Field(
+    default=None,
+    max_length=100,
+    description="Optional. The digest of the plan shown (planned, from a dry run): the change "
+    "is refused (409, naming planned) if the plan is no longer that one.",
 )
 
 
@@ -1155,6 +1170,7 @@ class InstallRequest(_In):
         "({TOKEN: '...'}); never returned.",
     )
     dry_run: bool = pydantic.Field(False, description="Optional. Only plan; nothing changes.")
+    planned: str | None = _PLANNED
 
 
 class UpdateAllRequest(_In):
@@ -1168,6 +1184,7 @@ class UpdateAllRequest(_In):
         description="Optional. Install the installed version again; refused (409) without it.",
     )
     dry_run: bool = pydantic.Field(False, description="Optional. Only plan; nothing changes.")
+    planned: str | None = _PLANNED
 
 
 class UpdateRequest(UpdateAllRequest):

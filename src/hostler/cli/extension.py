@@ -121,7 +121,9 @@ def install(
             stop=dry_run,
             yes=yes,
             draft=draft,
-            apply=lambda: api.install_extension(name, image, version=version, config=values),
+            apply=lambda: api.install_extension(
+                name, image, version=version, config=values, planned=draft["planned"]
+            ),
             describe=lambda answer: _describe(answer, "installed"),
             doing="installing",
         )
@@ -165,13 +167,15 @@ def update(
     with common.client(ctx) as api:
         if target is None:
 
-            def apply(dry: bool) -> dict[str, Any]:
-                return api.update_extensions(dry_run=dry, **flags)
+            def apply(dry: bool, planned: str | None = None) -> dict[str, Any]:
+                return api.update_extensions(dry_run=dry, planned=planned, **flags)
         else:
             name, _, version = target.partition("@")
 
-            def apply(dry: bool) -> dict[str, Any]:
-                return api.update_extension(name, version=version or None, dry_run=dry, **flags)
+            def apply(dry: bool, planned: str | None = None) -> dict[str, Any]:
+                return api.update_extension(
+                    name, version=version or None, dry_run=dry, planned=planned, **flags
+                )
 
         draft = apply(True)
         apply_planned(
@@ -180,7 +184,7 @@ def update(
             stop=dry_run or bool(draft["plan"].get("up_to_date")),
             yes=yes,
             draft=draft,
-            apply=lambda: apply(False),
+            apply=lambda: apply(False, draft["planned"]),
             describe=lambda answer: _describe(answer, "now"),
             doing="updating",
         )

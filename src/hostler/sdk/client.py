@@ -237,15 +237,19 @@ class Client:
         version: str | None = None,
         config: Mapping[str, str] | None = None,
         dry_run: bool = False,
+        planned: str | None = None,
     ) -> Json:
         """Install extension ``name`` from ``image`` (a reference, or a repository whose newest
         version, or ``version``, is taken) with ``config`` (its ``HOSTLER_EXTENSION_CONFIG_*``
-        values by key without the prefix). ``dry_run`` only plans. Returns ``{"plan",
-        "applied", "extensions"}``."""
+        values by key without the prefix). ``dry_run`` only plans; ``planned`` (a dry run's
+        ``planned``) applies that plan or none (409). Returns ``{"plan", "planned", "applied",
+        "extensions"}``."""
         body: Json = {"name": name, "image": image, "config": dict(config or {})}
         body["dry_run"] = dry_run
         if version is not None:
             body["version"] = version
+        if planned is not None:
+            body["planned"] = planned
         result: Json = self._request("POST", "/extensions/installed", body=body)
         return result
 
@@ -257,11 +261,12 @@ class Client:
         allow_downgrade: bool = False,
         force_same_version: bool = False,
         dry_run: bool = False,
+        planned: str | None = None,
     ) -> Json:
         """Update extension ``name`` to ``version`` (a version, or a major that pins; None: the
         newest within its pin). A downgrade needs ``allow_downgrade``, the installed version
-        again ``force_same_version`` (409 otherwise). Returns ``{"plan", "applied",
-        "extensions"}``."""
+        again ``force_same_version`` (409 otherwise); ``planned`` applies that plan or none.
+        Returns ``{"plan", "planned", "applied", "extensions"}``."""
         body: Json = {
             "allow_downgrade": allow_downgrade,
             "force_same_version": force_same_version,
@@ -269,6 +274,8 @@ class Client:
         }
         if version is not None:
             body["version"] = version
+        if planned is not None:
+            body["planned"] = planned
         path = f"/extensions/installed/{_segment(name)}/update"
         result: Json = self._request("POST", path, body=body)
         return result
@@ -279,15 +286,18 @@ class Client:
         allow_downgrade: bool = False,
         force_same_version: bool = False,
         dry_run: bool = False,
+        planned: str | None = None,
     ) -> Json:
         """Update every extension installed from an image to its newest version within its
-        pin; one refused change refuses them all. Returns ``{"plan", "applied",
-        "extensions"}``."""
+        pin; one refused change refuses them all, and ``planned`` applies that plan or none.
+        Returns ``{"plan", "planned", "applied", "extensions"}``."""
         body: Json = {
             "allow_downgrade": allow_downgrade,
             "force_same_version": force_same_version,
             "dry_run": dry_run,
         }
+        if planned is not None:
+            body["planned"] = planned
         result: Json = self._request("POST", "/extensions/update", body=body)
         return result
 

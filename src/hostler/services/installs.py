@@ -15,6 +15,7 @@ the supervisor (``ExtensionHost.wake``) so that it reads the record again at onc
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 from collections.abc import Mapping
 from importlib import metadata
@@ -39,13 +40,34 @@ class Planned:
     plan: updates.Plan
     chosen: Mapping[str, images.Found]
 
+    @property
+    def digest(self) -> str:
+        """Name this plan: its lines and the ids of the images it goes to. A client that shows
+        a plan and asks passes it back, so that a plan it did not show is never applied."""
+        lines = [*self.plan.lines(), *(f"{n}={f.id}" for n, f in sorted(self.chosen.items()))]
+        return "sha256:" + hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+    def check(self, shown: str | None) -> None:
+        """Raise Conflict naming ``planned`` unless ``shown`` (when given) is this plan's
+        digest: the engine's images, or what is installed, changed since it was shown."""
+        if shown is not None and shown != self.digest:
+            raise errors.Conflict(
+                "extensions: the plan is no longer the one shown (the engine's images or the "
+                "extensions installed changed meanwhile)",
+                field="planned",
+                hint="plan again (--dry-run, or the same command without -y) and confirm the "
+                "new plan",
+            )
+
 
 @dataclasses.dataclass(frozen=True)
 class Done:
-    """What an install or update did: its plan, and the extensions it changed, as stored."""
+    """What an install or update did: its plan (and that plan's digest), and the extensions it
+    changed, as stored."""
 
     plan: updates.Plan
     changed: list[images.Installed]
+    digest: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,16 +157,19 @@ def install(
     image: str,
     version: str | None = None,
     config: Mapping[str, str] | None = None,
+    planned: str | None = None,
 ) -> Done:
     """Install ``name`` from ``image`` as ``plan_install`` plans it, with ``config`` (the values
-    of its ``HOSTLER_EXTENSION_CONFIG_*`` variables, by key without the prefix)."""
+    of its ``HOSTLER_EXTENSION_CONFIG_*`` variables, by key without the prefix); with
+    ``planned``, only if the plan's digest is still that one (``Planned.check``)."""
     detail: dict[str, Any] = {"image": image, "from_version": None}
     with audit.recorded(ctx, "extension.install", name, detail) as entry:
         checked = images.check_config(config or {})
         entry.detail["config"] = sorted(checked)  # the keys only: values may be tokens
-        planned = plan_install(ctx, name, image, version)
-        change = planned.plan.changes[0]
-        chosen = planned.chosen[name]
+        plan = plan_install(ctx, name, image, version)
+        plan.check(planned)
+        change = plan.plan.changes[0]
+        chosen = plan.chosen[name]
         made = images.Installed(
             name=name,
             image=chosen.reference,
@@ -162,7 +187,7 @@ def install(
         entry.detail.update(to_version=str(stored.version), image=stored.image, pin=stored.pin)
         _log.info("extension installed", extra={"extension": name, "image": stored.image})
         _changed(ctx)
-        return Done(planned.plan, [stored])
+        return Done(plan.plan, [stored], plan.digest)
 
 
 def plan_update(
@@ -202,24 +227,27 @@ def update(
     *,
     allow_downgrade: bool = False,
     force_same_version: bool = False,
+    planned: str | None = None,
 ) -> Done:
-    """Update ``name`` as ``plan_update`` plans it; nothing changes when it is up to date."""
+    """Update ``name`` as ``plan_update`` plans it (with ``planned``, only if the plan's digest is
+    still that one); nothing changes when it is up to date."""
     detail: dict[str, Any] = {"version": version}
     with audit.recorded(ctx, "extension.update", name, detail) as entry:
-        planned = plan_update(
+        plan = plan_update(
             ctx,
             name,
             version,
             allow_downgrade=allow_downgrade,
             force_same_version=force_same_version,
         )
-        change = planned.plan.changes[0]
+        plan.check(planned)
+        change = plan.plan.changes[0]
         entry.detail.update(
             action=change.action.value,
             from_version=str(change.from_version),
             to_version=str(change.to_version),
         )
-        return _apply(ctx, planned, entry)
+        return _apply(ctx, plan, entry)
 
 
 def plan_update_all(
@@ -240,13 +268,19 @@ def plan_update_all(
 
 
 def update_all(
-    ctx: Context, *, allow_downgrade: bool = False, force_same_version: bool = False
+    ctx: Context,
+    *,
+    allow_downgrade: bool = False,
+    force_same_version: bool = False,
+    planned: str | None = None,
 ) -> Done:
-    """Update every extension installed from an image as ``plan_update_all`` plans it."""
+    """Update every extension installed from an image as ``plan_update_all`` plans it (with
+    ``planned``, only if the plan's digest is still that one)."""
     with audit.recorded(ctx, "extension.update", "*") as entry:
-        planned = plan_update_all(
+        plan = plan_update_all(
             ctx, allow_downgrade=allow_downgrade, force_same_version=force_same_version
         )
+        plan.check(planned)
         entry.detail["changes"] = [
             {
                 "extension": change.extension,
@@ -254,10 +288,10 @@ def update_all(
                 "from_version": str(change.from_version),
                 "to_version": str(change.to_version),
             }
-            for change in planned.plan.changes
+            for change in plan.plan.changes
             if change.action is not updates.Action.NONE
         ]
-        return _apply(ctx, planned, entry)
+        return _apply(ctx, plan, entry)
 
 
 def available(ctx: Context) -> list[Available]:
@@ -323,7 +357,7 @@ def _apply(ctx: Context, planned: Planned, entry: audit.Entry) -> Done:
     entry.unchanged = not changed
     if changed:
         _changed(ctx)
-    return Done(planned.plan, changed)
+    return Done(planned.plan, changed, planned.digest)
 
 
 def _chosen(plan: updates.Plan, found: Mapping[str, list[images.Found]]) -> dict[str, images.Found]:

@@ -47,7 +47,9 @@ def test_a_dry_run_plans_the_install_and_changes_nothing(api: testclient.TestCli
         INSTALLED, json={"name": "slack", "image": "hostler-ext-slack", "dry_run": True}
     )
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {
+    found = answer.json()
+    assert found.pop("planned").startswith("sha256:")
+    assert found == {
         "plan": {
             "up_to_date": False,
             "changes": [
@@ -181,3 +183,37 @@ def test_remove_forgets_the_extension(api: testclient.TestClient) -> None:
     assert api.delete(f"{INSTALLED}/slack").status_code == 204
     assert_problem(api.get(f"{INSTALLED}/slack"), 404, "not_found", field="name")
     assert_problem(api.delete(f"{INSTALLED}/slack"), 404, "not_found", field="name")
+
+
+def test_a_plan_that_changed_since_it_was_shown_is_refused_naming_planned(
+    api: testclient.TestClient, engine: testing.FakeScheduler
+) -> None:
+    body = {"name": "slack", "image": "hostler-ext-slack"}
+    shown = api.post(INSTALLED, json={**body, "dry_run": True}).json()["planned"]
+    engine.add_image(
+        "hostler-ext-slack:2.1.0", {images.NAME_LABEL: "slack", images.VERSION_LABEL: "2.1.0"}
+    )
+    assert_problem(
+        api.post(INSTALLED, json={**body, "planned": shown}), 409, "conflict", field="planned"
+    )
+    assert api.get(INSTALLED).json() == {"items": []}
+    again = api.post(INSTALLED, json={**body, "dry_run": True}).json()
+    applied = api.post(INSTALLED, json={**body, "planned": again["planned"]})
+    assert applied.status_code == 201, applied.text
+    assert applied.json()["planned"] == again["planned"]
+    assert applied.json()["extensions"][0]["version"] == "2.1.0"
+
+    update = f"{INSTALLED}/slack/update"
+    planned = api.post(update, json={"dry_run": True, "version": "1.2.0", "allow_downgrade": True})
+    shown = planned.json()["planned"]
+    api.post(update, json={"version": "1.0.0", "allow_downgrade": True})
+    moved = {"version": "1.2.0", "allow_downgrade": True, "planned": shown}
+    assert_problem(api.post(update, json=moved), 409, "conflict", field="planned")
+    every = api.post(f"{API}/extensions/update", json={"dry_run": True}).json()["planned"]
+    engine.add_image(
+        "hostler-ext-slack:2.2.0", {images.NAME_LABEL: "slack", images.VERSION_LABEL: "2.2.0"}
+    )
+    stale = {"planned": every}
+    assert_problem(
+        api.post(f"{API}/extensions/update", json=stale), 409, "conflict", field="planned"
+    )

@@ -117,14 +117,15 @@ def install_extension(
     422 naming ``image`` when the engine has no extension image there (one without the labels
     dev.hostler.extension.name and dev.hostler.extension.version, or whose name label is not
     ``name``); 404 naming ``version`` when it has none of that version; 409 when ``name`` is
-    installed already, from an image or as a Python package.
+    installed already, from an image or as a Python package, and naming ``planned`` when the
+    plan is no longer the one ``planned`` names.
     """
     if body.dry_run:
         response.status_code = 200
         planned = installs.plan_install(ctx, body.name, body.image, body.version, body.config)
-        return schemas.ExtensionResult.of(planned.plan, None, {})
-    done = installs.install(ctx, body.name, body.image, body.version, body.config)
-    return schemas.ExtensionResult.of(done.plan, done, installs.subscription_counts(ctx))
+        return schemas.ExtensionResult.of(planned, None, {})
+    done = installs.install(ctx, body.name, body.image, body.version, body.config, body.planned)
+    return schemas.ExtensionResult.of(done, done, installs.subscription_counts(ctx))
 
 
 @router.get("/extensions/installed/{name}", responses=errors.responses(404))
@@ -160,9 +161,9 @@ def update_extension(
     }
     if body.dry_run:
         planned = installs.plan_update(ctx, name, body.version, **flags)
-        return schemas.ExtensionResult.of(planned.plan, None, {})
-    done = installs.update(ctx, name, body.version, **flags)
-    return schemas.ExtensionResult.of(done.plan, done, installs.subscription_counts(ctx))
+        return schemas.ExtensionResult.of(planned, None, {})
+    done = installs.update(ctx, name, body.version, planned=body.planned, **flags)
+    return schemas.ExtensionResult.of(done, done, installs.subscription_counts(ctx))
 
 
 @router.delete("/extensions/installed/{name}", status_code=204, responses=errors.responses(404))
@@ -190,9 +191,9 @@ def update_extensions(
     }
     if body.dry_run:
         planned = installs.plan_update_all(ctx, **flags)
-        return schemas.ExtensionResult.of(planned.plan, None, {})
-    done = installs.update_all(ctx, **flags)
-    return schemas.ExtensionResult.of(done.plan, done, installs.subscription_counts(ctx))
+        return schemas.ExtensionResult.of(planned, None, {})
+    done = installs.update_all(ctx, planned=body.planned, **flags)
+    return schemas.ExtensionResult.of(done, done, installs.subscription_counts(ctx))
 
 
 @router.get("/extensions/available", responses=errors.responses())
