@@ -1077,8 +1077,9 @@ class ExtensionChange(_Out):
     """What an install or update does to one extension."""
 
     extension: str
-    action: Literal["install", "upgrade", "downgrade", "reinstall", "none"] = pydantic.Field(
-        description="none: it has the version asked for (or the newest) already."
+    action: Literal["install", "upgrade", "downgrade", "reinstall", "pin", "none"] = pydantic.Field(
+        description="pin: only its pin changes, it has the newest version of that major "
+        "already; none: it has the version asked for (or the newest) already."
     )
     from_version: str | None = pydantic.Field(description="Null for an install.")
     to_version: str

@@ -88,6 +88,8 @@ class Action(enum.StrEnum):
     UPGRADE = "upgrade"
     DOWNGRADE = "downgrade"
     REINSTALL = "reinstall"
+    PIN = "pin"
+    """Pinned to a major version it is on already: the version does not change."""
     NONE = "none"
 
 
@@ -116,6 +118,8 @@ class Change:
             )
         if self.action is Action.INSTALL:
             return f'  install "{self.extension}" {self.to_version} from {self.image}{pinned}'
+        if self.action is Action.PIN:
+            return f'  pin "{self.extension}" {self.to_version} to {self.pin}.x (no new version)'
         return (
             f'  {self.action.value} "{self.extension}" from {self.from_version} to '
             f"{self.to_version} ({self.image}{pinned}; {affected} affected)"
@@ -239,9 +243,11 @@ def update(
                 hint="add --force-same-version to install it again",
             )
         else:
-            return dataclasses.replace(
-                _change(installed, Action.NONE, chosen, pin), image=installed.image
-            )
+            # Nothing newer: only a pin asked for anew changes something, and nothing it runs.
+            kept = _change(installed, Action.NONE, chosen, pin)
+            if pin != installed.pin:
+                kept = dataclasses.replace(kept, action=Action.PIN, subscriptions=0)
+            return dataclasses.replace(kept, image=installed.image)
     elif chosen.version < before:
         if not allow_downgrade:
             raise errors.FailedPrecondition(

@@ -338,21 +338,24 @@ def _apply(ctx: Context, planned: Planned, entry: audit.Entry) -> Done:
     for change in planned.plan.changes:
         if change.action is updates.Action.NONE:
             continue
-        chosen = planned.chosen[change.extension]
         current = ctx.store.get_extension(change.extension)
-        replaced = dataclasses.replace(
-            current,
-            image=chosen.reference,
-            image_id=chosen.id,
-            version=chosen.version,
-            pin=change.pin,
-            installed=ctx.clock(),
-            installed_by=ctx.actor,
-        )
+        if change.action is updates.Action.PIN:
+            replaced = dataclasses.replace(current, pin=change.pin)  # the same image goes on
+        else:
+            chosen = planned.chosen[change.extension]
+            replaced = dataclasses.replace(
+                current,
+                image=chosen.reference,
+                image_id=chosen.id,
+                version=chosen.version,
+                pin=change.pin,
+                installed=ctx.clock(),
+                installed_by=ctx.actor,
+            )
         changed.append(ctx.store.put_extension(replaced))
         _log.info(
             "extension updated",
-            extra={"extension": change.extension, "image": chosen.reference},
+            extra={"extension": change.extension, "image": replaced.image, "pin": replaced.pin},
         )
     entry.unchanged = not changed
     if changed:

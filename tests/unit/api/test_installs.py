@@ -217,3 +217,12 @@ def test_a_plan_that_changed_since_it_was_shown_is_refused_naming_planned(
     assert_problem(
         api.post(f"{API}/extensions/update", json=stale), 409, "conflict", field="planned"
     )
+
+
+def test_a_pin_only_change_is_answered_as_a_pin(api: testclient.TestClient) -> None:
+    api.post(INSTALLED, json={"name": "slack", "image": "hostler-ext-slack"})
+    answer = api.post(f"{INSTALLED}/slack/update", json={"version": "2"})
+    assert answer.status_code == 200, answer.text
+    [change] = answer.json()["plan"]["changes"]
+    assert (change["action"], change["pin"], change["subscriptions"]) == ("pin", 2, 0)
+    assert api.get(f"{INSTALLED}/slack").json()["pin"] == 2

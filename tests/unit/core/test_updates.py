@@ -117,3 +117,16 @@ def test_a_version_the_engine_does_not_have_is_not_found() -> None:
     with pytest.raises(errors.InvalidArgument):
         updates.Request.parse("latest")
     golden("install", updates.install("slack", SLACK, updates.Request.parse("1")).lines())
+
+
+def test_a_pin_asked_for_on_the_newest_version_is_a_change_of_its_own() -> None:
+    newest = updates.Installed("slack", "hostler-ext-slack:2.0.0", updates.parse("2.0.0"), None, 1)
+    change = updates.update(newest, SLACK, updates.Request.parse("2"))
+    assert (change.action, change.pin, change.image) == (
+        updates.Action.PIN,
+        2,
+        "hostler-ext-slack:2.0.0",
+    )
+    golden("pin-only", updates.Plan([change]).lines())
+    pinned = updates.Installed("slack", "hostler-ext-slack:2.0.0", updates.parse("2.0.0"), 2, 1)
+    assert updates.Plan([updates.update(pinned, SLACK, updates.Request.parse("2"))]).up_to_date

@@ -226,6 +226,15 @@ def test_a_pinned_extension_updates_within_its_major(ctx: Context) -> None:
     assert found.newer == []
 
 
+def test_pinning_the_newest_version_stores_the_pin_and_keeps_the_image(ctx: Context) -> None:
+    made = installs.install(ctx, "slack", "hostler-ext-slack").changed[0]
+    assert (str(made.version), made.pin) == ("2.0.0", None)
+    [pinned] = installs.update(ctx, "slack", "2").changed
+    assert (pinned.image_id, pinned.installed, pinned.pin) == (made.image_id, made.installed, 2)
+    assert installs.plan_update(ctx, "slack", "2").plan.up_to_date
+    assert records(ctx, "extension.update")[-1].detail["action"] == "pin"
+
+
 def test_update_all_plans_every_extension_and_applies_those_that_change(
     ctx: Context, engine: testing.FakeScheduler
 ) -> None:
