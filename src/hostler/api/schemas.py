@@ -1003,7 +1003,13 @@ class Extension(_Out):
         description="running: it answers and holds its subscriptions; waiting: it stopped and "
         "starts again after its back-off."
     )
-    pid: int | None = pydantic.Field(description="Its process; null when it is not running.")
+    pid: int | None = pydantic.Field(
+        description="Its process; null when it is not running, or runs in a container."
+    )
+    container: str | None = pydantic.Field(
+        description="The short id of its container, for one installed from an image that runs; "
+        "else null."
+    )
     restarts: int = pydantic.Field(description="Times it was started again since the server did.")
     subscriptions: int = pydantic.Field(description="Subscriptions it holds.")
 
@@ -1014,6 +1020,7 @@ class Extension(_Out):
             name=entity.name,
             state=entity.state.value,
             pid=entity.pid,
+            container=entity.container,
             restarts=entity.restarts,
             subscriptions=entity.subscriptions,
         )

@@ -20,12 +20,19 @@ app = typer.Typer(
 
 def _table(items: list[Any]) -> RenderableType:
     return output.table(
-        ["NAME", "STATE", "PID", "RESTARTS", "SUBSCRIPTIONS"],
+        ["NAME", "STATE", "RUNS IN", "RESTARTS", "SUBSCRIPTIONS"],
         (
-            [e.get("name"), e.get("state"), e.get("pid"), e.get("restarts"), e.get("subscriptions")]
+            [e.get("name"), e.get("state"), _runs_in(e), e.get("restarts"), e.get("subscriptions")]
             for e in items
         ),
     )
+
+
+def _runs_in(extension: dict[str, Any]) -> str | None:
+    """Return where an extension runs: ``pid 4242``, ``container 3f1abd22ad5d``, or nothing."""
+    if extension.get("container"):
+        return f"container {extension['container']}"
+    return f"pid {extension['pid']}" if extension.get("pid") is not None else None
 
 
 @app.command("list")

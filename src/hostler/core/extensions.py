@@ -36,6 +36,8 @@ class Status:
     """How many times it was started again since the server started."""
     subscriptions: int
     """How many subscriptions it holds."""
+    container: str | None = None
+    """The short id of the container it runs in, for one installed from an image."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -33,6 +33,11 @@ class Running(Protocol):
         """Its process id on this host; None for a container."""
         ...
 
+    @property
+    def container(self) -> str | None:
+        """The short id of its container; None for a process."""
+        ...
+
     def alive(self) -> bool:
         """Tell whether it still runs."""
         ...
@@ -86,6 +91,10 @@ class Process:
     @property
     def pid(self) -> int | None:
         return self._process.pid
+
+    @property
+    def container(self) -> str | None:
+        return None
 
     def alive(self) -> bool:
         return self._process.poll() is None
@@ -162,6 +171,10 @@ class Container:
     @property
     def pid(self) -> int | None:
         return None
+
+    @property
+    def container(self) -> str | None:
+        return self.handle[:12]
 
     def alive(self) -> bool:
         return self._inspect().state in (ports.ContainerState.CREATED, ports.ContainerState.RUNNING)

@@ -449,7 +449,12 @@ def _status(child: _Child) -> extensions.Status:
         else extensions.State.STARTING
     )
     return extensions.Status(
-        child.installed.name, state, process.pid, child.restarts, len(child.sent)
+        child.installed.name,
+        state,
+        process.pid,
+        child.restarts,
+        len(child.sent),
+        process.container,
     )
 
 

@@ -25,6 +25,7 @@ class Host:
         return [
             extensions.Status("cron", extensions.State.RUNNING, 4242, 1, 3),
             extensions.Status("interval", extensions.State.WAITING, None, 0, 0),
+            extensions.Status("hook", extensions.State.RUNNING, None, 0, 1, "3f1abd22ad5d"),
         ]
 
     def __init__(self) -> None:
@@ -62,8 +63,12 @@ def test_extensions_are_listed_with_how_they_stand(api: testclient.TestClient) -
     answer = api.get(f"{API}/extensions")
     assert answer.status_code == 200
     assert answer.json()["items"] == [
-        {"name": "cron", "state": "running", "pid": 4242, "restarts": 1, "subscriptions": 3},
-        {"name": "interval", "state": "waiting", "pid": None, "restarts": 0, "subscriptions": 0},
+        {"name": "cron", "state": "running", "pid": 4242, "container": None, "restarts": 1}
+        | {"subscriptions": 3},
+        {"name": "interval", "state": "waiting", "pid": None, "container": None, "restarts": 0}
+        | {"subscriptions": 0},
+        {"name": "hook", "state": "running", "pid": None, "container": "3f1abd22ad5d"}
+        | {"restarts": 0, "subscriptions": 1},
     ]
 
 

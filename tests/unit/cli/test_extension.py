@@ -10,6 +10,14 @@ from .fakeapi import FakeApi
 ITEMS = [
     {"name": "cron", "state": "running", "pid": 4242, "restarts": 1, "subscriptions": 3},
     {"name": "interval", "state": "waiting", "pid": None, "restarts": 0, "subscriptions": 0},
+    {
+        "name": "shellhook",
+        "state": "running",
+        "pid": None,
+        "container": "3f1abd22ad5d",
+        "restarts": 0,
+        "subscriptions": 1,
+    },
 ]
 
 
@@ -20,9 +28,10 @@ def test_extension_list_shows_how_each_stands(api: FakeApi, invoke: Invoke) -> N
 
     assert done.exit_code == 0, done.output
     table = lines(done.stdout)
-    assert table[0].split() == ["NAME", "STATE", "PID", "RESTARTS", "SUBSCRIPTIONS"]
-    assert table[2].split() == ["cron", "running", "4242", "1", "3"]
+    assert table[0].split() == ["NAME", "STATE", "RUNS", "IN", "RESTARTS", "SUBSCRIPTIONS"]
+    assert table[2].split() == ["cron", "running", "pid", "4242", "1", "3"]
     assert table[3].split() == ["interval", "waiting", "-", "0", "0"]
+    assert table[4].split() == ["shellhook", "running", "container", "3f1abd22ad5d", "0", "1"]
 
 
 def test_extension_list_says_when_there_are_none(api: FakeApi, invoke: Invoke) -> None:
