@@ -133,6 +133,8 @@ def test_an_image_extension_is_installed_fired_restarted_updated_and_removed(
         inspected = api.inspect_container(first["Id"])
     assert inspected["HostConfig"]["NetworkMode"] == "host"
     assert "HOSTLER_EXTENSION_CONFIG_NOTE=kept" in inspected["Config"]["Env"]  # decrypted for it
+    listed = extension(server, "shellhook")
+    assert listed is not None and (listed["pid"], listed["container"]) == (None, first["Id"][:12])
 
     run = fire(server)
     assert run["status"] == "successful"
