@@ -161,5 +161,5 @@ def test_an_image_extension_is_installed_fired_restarted_updated_and_removed(
     ok(server.cli("extension", "remove", "shellhook", "-y"))
     until(lambda: extension(server, "shellhook") is None, "it is no longer run")
     until(lambda: containers() == [], "its container is removed")
-    listed = ok(server.cli("pipeline", "subscriptions", "hooked", "-o", "json"))
-    assert "on-hook" not in listed
+    subscribed = ok(server.cli("pipeline", "subscriptions", "hooked", "-o", "json"))
+    assert "on-hook" not in subscribed
