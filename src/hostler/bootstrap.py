@@ -168,7 +168,7 @@ def build(settings: config.Settings) -> Server:
         log_dir=settings.data_dir / "extensions",
         api_url=local_url(settings),
         token=functools.partial(tokens.for_extension, ctx),
-        wanted=functools.partial(subscriptions.wanted, ctx),
+        wanted=functools.partial(subscriptions.wanted, ctx, subscriptions.Versions()),
         scheduler=sched,
         labels={"installation": me.installation, "instance": me.instance},
     )

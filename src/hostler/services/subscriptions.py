@@ -11,6 +11,7 @@ the right to read that namespace's runs, whichever kind it is.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import functools
@@ -145,16 +146,47 @@ def check_file_keys(
                 )
 
 
-def wanted(ctx: Context) -> list[subscriptions.Subscription]:
+class Versions:
+    """The live versions ``wanted`` reads, kept: a version never changes, so a caller that asks
+    every second (the supervisor) reads each from the store once. Keyed by the pipeline's
+    creation too, as a pipeline made again under a deleted one's name numbers its versions
+    from 1 again. Holds at most ``size``, the least recently used going first; one thread at a
+    time."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._kept: collections.OrderedDict[tuple[Any, ...], pipelines.Version] = (
+            collections.OrderedDict()
+        )
+
+    def live(self, ctx: Context, pipeline: pipelines.Pipeline) -> pipelines.Version | None:
+        """Return the live version of ``pipeline``; None when it has none."""
+        number = pipeline.live_version
+        if number is None:
+            return None
+        key = (pipeline.namespace, pipeline.id, pipeline.created, number)
+        found = self._kept.get(key)
+        if found is None:
+            found = ctx.store.get_version(pipeline.namespace, pipeline.id, number)
+            self._kept[key] = found
+            if len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+        else:
+            self._kept.move_to_end(key)
+        return found
+
+
+def wanted(ctx: Context, versions: Versions | None = None) -> list[subscriptions.Subscription]:
     """Return the subscriptions of every pipeline that has a live version: the triggers and
-    notifications of that version, then those made by hand, by key.
+    notifications of that version, then those made by hand, by key. ``versions`` keeps the
+    versions read, for a caller that asks again and again.
 
     A canary's candidate subscribes nothing until it is promoted: its triggers would start runs
     that the canary's routing then shares out anyway. Secrets in settings are resolved here, so
     an extension gets the values (a webhook's signing key, say).
     """
     found: list[subscriptions.Subscription] = []
-    for sub in _unresolved(ctx):
+    for sub in _unresolved(ctx, versions or Versions()):
         with_secrets = _with_secrets(ctx, sub)
         if with_secrets is not None:
             found.append(with_secrets)
@@ -165,12 +197,12 @@ def counts(ctx: Context) -> dict[str, int]:
     """Return how many subscriptions of those ``wanted`` each extension has, by name; those
     waiting for a secret count too (no secret is resolved)."""
     found: dict[str, int] = {}
-    for sub in _unresolved(ctx):
+    for sub in _unresolved(ctx, Versions()):
         found[sub.extension] = found.get(sub.extension, 0) + 1
     return found
 
 
-def _unresolved(ctx: Context) -> Iterator[subscriptions.Subscription]:
+def _unresolved(ctx: Context, versions: Versions) -> Iterator[subscriptions.Subscription]:
     """Yield the subscriptions ``wanted`` returns, their secrets unresolved."""
     made: dict[_Pipeline, list[subscriptions.Manual]] = {}
     for manual in pages.every(ctx.store.list_all_subscriptions, _order):
@@ -178,9 +210,9 @@ def _unresolved(ctx: Context) -> Iterator[subscriptions.Subscription]:
     for namespace in pages.every(ctx.store.list_namespaces, lambda n: n.name):
         listing = functools.partial(ctx.store.list_pipelines, namespace.name)
         for pipeline in pages.every(listing, lambda p: p.id):
-            if pipeline.live_version is None:
+            version = versions.live(ctx, pipeline)
+            if version is None:
                 continue
-            version = ctx.store.get_version(namespace.name, pipeline.id, pipeline.live_version)
             from_file = subscriptions.of_version(version)
             ids = {sub.id for sub in from_file}
             by_hand = [m.subscription() for m in made.get((namespace.name, pipeline.id), [])]

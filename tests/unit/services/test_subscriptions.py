@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import pytest
 
@@ -49,6 +50,37 @@ def test_every_live_versions_triggers_are_wanted_under_stable_ids() -> None:
         "default/build/interval",
         "default/build/nightly",
     ]
+
+
+def test_kept_versions_are_read_once_and_a_deploy_is_seen_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ctx = Context(store=testing.MemoryStore(), logs=testing.MemoryLogStore())
+    every = {"extension": "interval", "settings": {"every": "1m"}}
+    pipelines.up(ctx, "default", config("build", every))
+    pipelines.up(ctx, "default", config("test", every))
+    reads: list[tuple[str, int]] = []
+    get_version = ctx.store.get_version
+
+    def counted(namespace: str, pipeline: str, version: int) -> Any:
+        reads.append((pipeline, version))
+        return get_version(namespace, pipeline, version)
+
+    monkeypatch.setattr(ctx.store, "get_version", counted)
+    kept = subscription_service.Versions()
+    first = subscription_service.wanted(ctx, kept)
+    assert subscription_service.wanted(ctx, kept) == first
+    assert reads == [("build", 1), ("test", 1)]
+
+    pipelines.up(ctx, "default", config("build", {**every, "settings": {"every": "5m"}}))
+    reads.clear()  # deploying reads versions too
+    [build, _] = subscription_service.wanted(ctx, kept)
+    assert build.settings == {"every": "5m"}
+    assert reads == [("build", 2)]
+
+    small = subscription_service.Versions(size=1)  # forgets, and reads again: still right
+    for _ in range(2):
+        assert subscription_service.wanted(ctx, small) == subscription_service.wanted(ctx)
 
 
 def test_secrets_in_settings_are_resolved_and_a_missing_one_holds_the_subscription() -> None:
