@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import pydantic
@@ -965,6 +965,10 @@ class Subscription(_Out):
     )
     created: Timestamp | None = pydantic.Field(description="Made by hand: when; null otherwise.")
     created_by: str | None = pydantic.Field(description="Made by hand: by whom; null otherwise.")
+    missing_secrets: list[str] = pydantic.Field(
+        description="The secrets its settings refer to that cannot be used now (secret{{NAME}}): "
+        "while there is one, its extension is not told of it."
+    )
 
     @classmethod
     def from_entity(
@@ -981,12 +985,17 @@ class Subscription(_Out):
             version=entity.version,
             created=entity.created,
             created_by=entity.created_by,
+            missing_secrets=list(entity.missing_secrets),
         )
 
     @classmethod
-    def from_manual(cls, entity: subscriptions.Manual) -> Subscription:
-        """Return the wire form of a subscription made by hand."""
-        return cls.from_entity(entity.namespace, entity.pipeline, entity.entry())
+    def from_manual(
+        cls, entity: subscriptions.Manual, missing_secrets: Sequence[str] = ()
+    ) -> Subscription:
+        """Return the wire form of a subscription made by hand, waiting for
+        ``missing_secrets``."""
+        entry = dataclasses.replace(entity.entry(), missing_secrets=tuple(missing_secrets))
+        return cls.from_entity(entity.namespace, entity.pipeline, entry)
 
 
 class SubscriptionList(_Out):

@@ -283,6 +283,11 @@ def subscribe(
         )
     else:
         output.data(made, fmt)
+    if missing := made.get("missing_secrets"):
+        output.note(
+            f"its extension is not told until these secrets can be used: {', '.join(missing)}",
+            hint=f"set them with 'hostler secret set -n {namespace} --pipeline {pipeline} NAME'",
+        )
 
 
 @app.command()
@@ -304,7 +309,7 @@ def unsubscribe(
 
 def _subscriptions_table(items: list[Any]) -> RenderableType:
     return output.table(
-        ["KEY", "EXTENSION", "SOURCE", "SETTINGS"],
+        ["KEY", "EXTENSION", "SOURCE", "SETTINGS", "WAITS FOR"],
         (
             [
                 s.get("key"),
@@ -313,6 +318,7 @@ def _subscriptions_table(items: list[Any]) -> RenderableType:
                 if s.get("version") is None
                 else f"{s.get('source')} (v{s.get('version')})",
                 settings.summary(s.get("settings") or {}),
+                ", ".join(s.get("missing_secrets") or []) or None,
             ]
             for s in items
         ),

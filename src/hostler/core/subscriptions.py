@@ -179,6 +179,9 @@ class Entry:
     version: int | None = None
     created: datetime.datetime | None = None
     created_by: str | None = None
+    missing_secrets: tuple[str, ...] = ()
+    """The secrets its settings refer to (``secret{{NAME}}``) that cannot be used now: while
+    there is one, its extension is not told of it."""
 
 
 def check_manual(key: str, extension: str, settings: Any) -> None:

@@ -19,7 +19,15 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from hostler.core import access, errors, pipelines, reasons, secretvalues, subscriptions
+from hostler.core import (
+    access,
+    errors,
+    pipelines,
+    reasons,
+    secrets,
+    secretvalues,
+    subscriptions,
+)
 from hostler.services import audit, pages
 from hostler.services.context import Context
 
@@ -71,7 +79,27 @@ def list_(ctx: Context, namespace: str, pipeline: str) -> list[subscriptions.Ent
         live = ctx.store.get_version(namespace, pipeline, current.live_version)
         found.extend(subscriptions.entries_of(live))
     found.extend(made.entry() for made in _made(ctx, namespace, pipeline))
-    return found
+    return [
+        dataclasses.replace(
+            entry, missing_secrets=missing_secrets(ctx, namespace, pipeline, entry.settings)
+        )
+        for entry in found
+    ]
+
+
+def missing_secrets(
+    ctx: Context, namespace: str, pipeline: str, settings: Mapping[str, Any]
+) -> tuple[str, ...]:
+    """Return the secrets ``settings`` refer to that the pipeline cannot use now (missing, or
+    not usable in its namespace), as written: ``secret{{NAME}}``."""
+    refs = secrets.references(
+        {subscriptions.dotted(path): text for path, text in subscriptions.texts(settings).items()}
+    )
+    return tuple(
+        str(ref)
+        for ref in refs
+        if isinstance(secretvalues.find(ctx.store, namespace, pipeline, ref), reasons.Reason)
+    )
 
 
 def delete(ctx: Context, namespace: str, pipeline: str, key: str) -> None:

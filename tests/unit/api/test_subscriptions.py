@@ -54,6 +54,7 @@ def test_made_by_hand_it_is_listed_after_the_files_own_and_goes_when_deleted(
         "source": "manual",
         "version": None,
         "created_by": "anonymous",
+        "missing_secrets": [],
     }
     plain = client.post(SUBSCRIPTIONS, json={"extension": "webhook"})
     assert plain.status_code == 201, plain.text

@@ -185,16 +185,20 @@ def test_subscriptions_lists_both_sources_in_a_table_and_as_json(
     every = {"extension": "interval", "settings": {"every": "1m"}}
     api.up_pipeline("default", {**PIPELINE, "triggers": [every]})
     api.subscribe("default", "hello", "notify", {"on": ["failure"], "webhook": {"url": "u"}})
-    api.subscribe("default", "hello", "webhook", key="hook")
+    made = hostler(
+        "pipeline", "subscribe", "hello", "webhook", "--id", "hook", "--set", "secret=secret{{K}}"
+    )
+    assert made.exit_code == 0, made.output
+    assert "not told until these secrets can be used: secret{{K}}" in made.stderr
 
     table = hostler("pipeline", "subscriptions", "hello")
     assert table.exit_code == 0, table.output
     assert lines(table.stdout) == [
-        "KEY        EXTENSION   SOURCE      SETTINGS",
-        "───────────────────────────────────────────────────────────────",
-        "interval   interval    file (v2)   every=1m",
-        "hook       webhook     manual      -",
-        'notify     notify      manual      on=["failure"] webhook.url=u',
+        "KEY        EXTENSION   SOURCE      SETTINGS                       WAITS FOR",
+        "─" * 77,
+        "interval   interval    file (v2)   every=1m                       -",
+        "hook       webhook     manual      secret=secret{{K}}             secret{{K}}",
+        'notify     notify      manual      on=["failure"] webhook.url=u   -',
     ]
     as_json = hostler("pipeline", "subscriptions", "hello", "-o", "json")
     assert json.loads(as_json.stdout) == api.list_subscriptions("default", "hello")

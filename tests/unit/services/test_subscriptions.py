@@ -96,10 +96,13 @@ def test_secrets_in_settings_are_resolved_and_a_missing_one_holds_the_subscripti
         ctx, "default", ctx.store.get_version("default", "build", 1).config
     )
     assert str(missing) == "secret{{HOOK_KEY}}"
+    [listed] = subscription_service.list_(ctx, "default", "build")
+    assert listed.missing_secrets == ("secret{{HOOK_KEY}}",)
 
     secret_service.put(ctx, "default", "build", "HOOK_KEY", "a-long-signing-key-0123")
     [wanted] = subscription_service.wanted(ctx)
     assert wanted.settings == {"secret": "a-long-signing-key-0123", "n": 1}
+    assert subscription_service.list_(ctx, "default", "build")[0].missing_secrets == ()
 
 
 def test_notifications_are_wanted_and_secrets_nested_in_their_settings_are_resolved() -> None:

@@ -47,7 +47,8 @@ def create_subscription(
     """Subscribe the pipeline to an extension by hand (409 when the key is taken, by one made
     by hand or by the file's). Its extension is told while the pipeline has a live version."""
     made = subscriptions.create(ctx, namespace, pipeline, body.id, body.extension, body.settings)
-    return schemas.Subscription.from_manual(made)
+    missing = subscriptions.missing_secrets(ctx, namespace, pipeline, made.settings)
+    return schemas.Subscription.from_manual(made, missing)
 
 
 @router.delete(f"{_PATH}/{{key}}", status_code=204, responses=errors.responses(404, 409))
