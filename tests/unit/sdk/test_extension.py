@@ -1005,6 +1005,42 @@ def test_cancel_waits_for_a_running_callback_and_ignores_its_next_time(
     assert runs == [1]
 
 
+def test_keys_cancelled_or_ended_leave_nothing_behind(clock: Clock, wheel: timers.Timers) -> None:
+    fired: list[str] = []
+    for n in range(100):  # subscriptions come and go
+        wheel.at(f"sub-{n}", later(60), recorder(fired, "cancelled"))
+        wheel.cancel(f"sub-{n}")
+    wheel.at("once", later(1), recorder(fired, "once"))
+    wheel.at("kept", later(60), recorder(fired, "kept"))
+    clock.now = later(2)
+    wheel.wake()
+    eventually(lambda: fired == ["once"])
+
+    eventually(lambda: set(wheel._epochs) == {"kept"})  # what would otherwise grow
+    wheel.at("once", later(3), recorder(fired, "once again"))  # a key ended may come back
+    clock.now = later(4)
+    wheel.wake()
+    eventually(lambda: fired == ["once", "once again"])
+
+
+def test_a_callback_that_cancels_and_sets_its_own_key_is_not_run_twice(
+    clock: Clock, wheel: timers.Timers
+) -> None:
+    fired: list[str] = []
+
+    def replace() -> datetime.datetime:
+        fired.append("replace")
+        wheel.cancel("sub")  # as a changed subscription does, from its own timer
+        wheel.at("sub", later(100), recorder(fired, "new"))
+        return later(1)  # its old next time: ignored
+
+    wheel.at("sub", later(1), replace)
+    clock.now = later(5)
+    wheel.wake()
+    eventually(lambda: fired == ["replace"])
+    assert wheel.pending("sub") == [later(100)]
+
+
 def test_a_failing_callback_is_logged_and_ends_its_timer_only(
     clock: Clock, wheel: timers.Timers, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -70,7 +70,11 @@ class Timers:
         self._log = log or _log
         self._max_sleep = max_sleep
         self._heap: list[_Entry] = []
+        # The epoch of each key with timers: a callback re-arms only if its key's epoch is still
+        # the one it was set under. Epochs are never reused, so a key's entry can go as soon as
+        # it has no timer (a cancelled or ended key leaves nothing behind).
         self._epochs: dict[str, int] = {}
+        self._epoch_seq = itertools.count()
         self._seq = itertools.count()
         self._changed = threading.Condition()
         self._running: _Entry | None = None
@@ -92,7 +96,7 @@ class Timers:
         with self._changed:
             if self._closed:
                 raise RuntimeError(f"timer '{key}': the timers are closed")
-            epoch = self._epochs.setdefault(key, 0)
+            epoch = self._epochs.setdefault(key, next(self._epoch_seq))
             heapq.heappush(self._heap, _Entry(when, next(self._seq), key, epoch, callback))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="timers", daemon=True)
@@ -103,7 +107,7 @@ class Timers:
         """Drop every timer of ``key``. When this returns, no callback of ``key`` runs and none
         will; a callback running meanwhile finishes, and its next time is ignored."""
         with self._changed:
-            self._epochs[key] = self._epochs.get(key, 0) + 1
+            self._epochs.pop(key, None)
             self._heap = [entry for entry in self._heap if entry.key != key]
             heapq.heapify(self._heap)
             if threading.current_thread() is not self._thread:
@@ -126,6 +130,7 @@ class Timers:
         with self._changed:
             self._closed = True
             self._heap.clear()
+            self._epochs.clear()
             self._changed.notify_all()
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
@@ -168,4 +173,6 @@ class Timers:
                             self._heap,
                             _Entry(following, seq, entry.key, entry.epoch, entry.callback),
                         )
+                if current and not any(other.key == entry.key for other in self._heap):
+                    del self._epochs[entry.key]  # its last timer ended
                 self._changed.notify_all()
