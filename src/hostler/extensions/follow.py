@@ -4,9 +4,11 @@
 A ``Follower`` lists the newest complete runs of one pipeline (``WINDOW`` of them) each time its
 extension calls ``poll``, from the one timer callback of a subscription, every ``POLL`` seconds.
 The first listing is the baseline: the runs complete then are not told. Each later poll tells
-the runs that became complete since, each once, oldest first by id. It remembers only the ids of
-the last listing, so its memory is bounded; a run that completes below that window (more than
-``WINDOW`` newer runs completed before it) is never told.
+the runs that became complete since, each once, oldest first by id; while a whole page of runs
+is new (a burst of more than ``WINDOW`` completions between two polls), it reads the next page
+too, up to ``PAGES`` pages. It remembers only the ids of the last listing, so its memory is
+bounded; a run that completes below that window (more newer runs completed before it than the
+pages read) is never told.
 
 A pipeline that does not exist (404) has no runs: its baseline is empty, and once it is created
 each run of it that completes is told. Any other failure to list (Hostler unreachable, a refusal)
@@ -27,6 +29,9 @@ POLL = 1.0
 
 WINDOW = 100
 """How many of a pipeline's newest runs one listing returns."""
+
+PAGES = 10
+"""The most pages of ``WINDOW`` runs one poll reads, while every run of a page is new."""
 
 Run = Mapping[str, Any]
 """A run as the API answers it (``namespace``, ``pipeline``, ``id``, ``state``, ``status``, ...)."""
@@ -81,50 +86,67 @@ class Follower:
     def poll(self) -> list[Run]:
         """Return the runs that became complete since the last poll, oldest first by id; none
         at the first successful poll, which takes the baseline, nor when listing fails."""
-        page = self._list(["complete"])
-        if page is None:
+        listed = self._list(["complete"])
+        if listed is None:
             return []
-        runs = sorted(
-            (run for run in page if isinstance(run.get("id"), int)),
-            key=lambda run: int(run["id"]),
-            reverse=True,
-        )
+        page, cursor = listed
+        runs = _newest_first(page)
+        read, full = list(runs), len(page) >= WINDOW
+        # A page of new runs only: more may have completed below it since the last poll.
+        for _ in range(PAGES - 1):
+            if not (self.baselined and cursor and full and self._all_new(read[-WINDOW:])):
+                break
+            more = self._list(["complete"], cursor)
+            if more is None:
+                return []  # told next time, with the rest
+            page, cursor = more
+            read.extend(_newest_first(page))
+            full = len(page) >= WINDOW
         told = [
             run
-            for run in reversed(runs)
+            for run in reversed(read)
             if self.baselined and run["id"] not in self._known and run["id"] >= self._floor
         ]
         self.runs = runs
-        self._known = set(run_ids(runs))
-        self._floor = runs[-1]["id"] if len(runs) >= WINDOW else 0
+        self._known = set(run_ids(read))
+        self._floor = read[-1]["id"] if full and read else 0
         self.baselined = True
         return told
+
+    def _all_new(self, runs: list[Run]) -> bool:
+        return all(run["id"] not in self._known and run["id"] >= self._floor for run in runs)
 
     def running(self) -> list[Run]:
         """Return the pipeline's runs that are running now, oldest first; none when there are
         none or they cannot be listed (logged as ``poll`` logs)."""
-        page = self._list(["running"])
-        if page is None:
+        listed = self._list(["running"])
+        if listed is None:
             return []
-        return sorted(
-            (run for run in page if isinstance(run.get("id"), int)), key=lambda run: run["id"]
-        )
+        return list(reversed(_newest_first(listed[0])))
 
-    def _list(self, states: Sequence[str]) -> list[Run] | None:
-        """Return the newest runs in ``states``, none when the pipeline does not exist; None when
-        they could not be listed."""
+    def _list(
+        self, states: Sequence[str], cursor: str | None = None
+    ) -> tuple[list[Run], str | None] | None:
+        """Return one page of the newest runs in ``states`` (after ``cursor``) and the cursor of
+        the next; none when the pipeline does not exist; None when they could not be listed."""
         try:
-            page = self.api.list_runs(self.namespace, self.pipeline, state=states, limit=WINDOW)
+            page = self.api.list_runs(
+                self.namespace, self.pipeline, state=states, cursor=cursor, limit=WINDOW
+            )
         except client.ApiError as exc:
             self._condition((exc.status, exc.code), exc.detail)
             # No pipeline, no runs: whatever completes once it exists is new.
-            return [] if exc.status == 404 else None
+            return ([], None) if exc.status == 404 else None
         items = page.get("items") if isinstance(page, Mapping) else None
         if not isinstance(items, list):
             self._condition((200, "garbled"), "the answer is not a page of runs")
             return None
         self._condition(None, "")
-        return [run for run in items if isinstance(run, Mapping)]
+        following = page.get("next_cursor")
+        return (
+            [run for run in items if isinstance(run, Mapping)],
+            following if isinstance(following, str) else None,
+        )
 
     def _condition(self, trouble: _Trouble | None, detail: str) -> None:
         """Log a change of condition: a new kind of failure to list, or listing working again."""
@@ -141,3 +163,9 @@ class Follower:
                 "runs not listed",
                 extra={**self.where, "status": status, "code": code, "detail": detail},
             )
+
+
+def _newest_first(runs: Iterable[Run]) -> list[Run]:
+    """Return the runs of ``runs`` that have an integer id, newest (highest id) first."""
+    found = (run for run in runs if isinstance(run.get("id"), int))
+    return sorted(found, key=lambda run: int(run["id"]), reverse=True)

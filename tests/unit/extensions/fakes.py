@@ -150,8 +150,11 @@ class Hostler:
                 self.listed += 1
                 states = request.url.params.get_list("state")
                 limit = int(request.url.params.get("limit", "50"))
+                start = int(request.url.params.get("cursor", "0"))  # the API's is opaque
                 found = [dict(r) for r in reversed(runs) if not states or r["state"] in states]
-                return httpx.Response(200, json={"items": found[:limit], "next_cursor": None})
+                following = str(start + limit) if len(found) > start + limit else None
+                page = {"items": found[start : start + limit], "next_cursor": following}
+                return httpx.Response(200, json=page)
             if self.refuse:
                 self.refuse -= 1
                 return _problem(503, "unavailable", "store unavailable")

@@ -149,10 +149,27 @@ def test_the_chosen_variables_are_copied_from_the_upstream_run_when_it_has_them(
     }
 
 
+def test_a_burst_of_more_runs_than_a_listing_holds_is_told_page_by_page(
+    trigger: pipeline.Trigger, clock: Clock, hostler: Hostler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(follow, "WINDOW", 3)
+    subscribe(trigger, AFTER_BUILD, SUB)
+    settle(trigger, clock)
+
+    for _ in range(8):  # more than two listings hold end between two polls
+        hostler.ran("default", "build")
+    tick(trigger, clock)
+    hostler.ran("default", "build")
+    tick(trigger, clock)
+
+    assert hostler.upstream_runs() == [f"default/build#{n}" for n in range(1, 10)]
+
+
 def test_following_remembers_one_listing_and_tells_no_run_below_it_nor_twice(
     trigger: pipeline.Trigger, clock: Clock, hostler: Hostler, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(follow, "WINDOW", 3)
+    monkeypatch.setattr(follow, "PAGES", 1)
     subscribe(trigger, AFTER_BUILD, SUB)
     settle(trigger, clock)
     slow = hostler.run("default", "build")
