@@ -9,7 +9,7 @@ does.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from hostler.core import (
     access,
@@ -183,9 +183,16 @@ def missing(ctx: Context, namespace: str, config: pipelines.Config) -> list[secr
         for trigger in config.subscriptions
         for path, value in subscriptions.texts(trigger.settings).items()
     )
-    refs = secrets.references(env)
+    return unusable(ctx, namespace, config.id, env)
+
+
+def unusable(
+    ctx: Context, namespace: str, pipeline: str, texts: Mapping[str, str]
+) -> list[secrets.Ref]:
+    """Return the secrets the values of ``texts`` refer to that pipeline ``namespace/pipeline``
+    could not use today (missing, or not usable in its namespace), each once."""
     return [
         ref
-        for ref in refs
-        if isinstance(secretvalues.find(ctx.store, namespace, config.id, ref), reasons.Reason)
+        for ref in secrets.references(texts)
+        if isinstance(secretvalues.find(ctx.store, namespace, pipeline, ref), reasons.Reason)
     ]

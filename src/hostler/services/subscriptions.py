@@ -19,16 +19,9 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from hostler.core import (
-    access,
-    errors,
-    pipelines,
-    reasons,
-    secrets,
-    secretvalues,
-    subscriptions,
-)
+from hostler.core import access, errors, pipelines, reasons, secretvalues, subscriptions
 from hostler.services import audit, pages
+from hostler.services import secrets as secret_service
 from hostler.services.context import Context
 
 _log = logging.getLogger(__name__)
@@ -92,14 +85,9 @@ def missing_secrets(
 ) -> tuple[str, ...]:
     """Return the secrets ``settings`` refer to that the pipeline cannot use now (missing, or
     not usable in its namespace), as written: ``secret{{NAME}}``."""
-    refs = secrets.references(
-        {subscriptions.dotted(path): text for path, text in subscriptions.texts(settings).items()}
-    )
-    return tuple(
-        str(ref)
-        for ref in refs
-        if isinstance(secretvalues.find(ctx.store, namespace, pipeline, ref), reasons.Reason)
-    )
+    found = subscriptions.texts(settings)
+    texts = {subscriptions.dotted(path): text for path, text in found.items()}
+    return tuple(str(ref) for ref in secret_service.unusable(ctx, namespace, pipeline, texts))
 
 
 def delete(ctx: Context, namespace: str, pipeline: str, key: str) -> None:
