@@ -164,7 +164,7 @@ def build(settings: config.Settings) -> Server:
     )
     canaries = deployments.canary_watch(ctx)
     extensions = supervisor.Supervisor(
-        functools.partial(installed_extensions, settings, ctx, set()),
+        functools.partial(installed_extensions, settings, ctx, python_extensions(settings), set()),
         log_dir=settings.data_dir / "extensions",
         api_url=local_url(settings),
         token=functools.partial(tokens.for_extension, ctx),
@@ -195,19 +195,28 @@ def build(settings: config.Settings) -> Server:
     return Server(settings, store, logs, sched, engine, ctx, app, me, admin_token)
 
 
-def installed_extensions(
-    settings: config.Settings, ctx: context.Context, unreadable: set[str]
-) -> list[supervisor.Installed]:
-    """Return the extensions to run, but those the settings disable: those installed as Python
-    entry points (with their configuration from the settings), and those installed from images
-    (with the configuration given at install, run from the very image installed). One whose
-    configuration cannot be decrypted is not run; it is reported once, in ``unreadable``."""
-    found = [
+def python_extensions(settings: config.Settings) -> list[supervisor.Installed]:
+    """Return the extensions installed as Python entry points, with their configuration from
+    the settings: read once, as they change only with the server's own installation."""
+    return [
         supervisor.Installed(
             name, supervisor.python_command(name), settings.extensions.config_of(name)
         )
         for name in sorted(installs.python_extensions())
     ]
+
+
+def installed_extensions(
+    settings: config.Settings,
+    ctx: context.Context,
+    python: list[supervisor.Installed],
+    unreadable: set[str],
+) -> list[supervisor.Installed]:
+    """Return the extensions to run, but those the settings disable: ``python`` (those of
+    ``python_extensions``), and those installed from images (with the configuration given at
+    install, run from the very image installed). One whose configuration cannot be decrypted is
+    not run; it is reported once, in ``unreadable``."""
+    found = list(python)
     for each in installs.list_(ctx):
         try:
             config = installs.config_of(ctx, each)

@@ -180,8 +180,7 @@ class Container:
         return self._inspect().state in (ports.ContainerState.CREATED, ports.ContainerState.RUNNING)
 
     def exit_code(self) -> int | None:
-        status = self._status or self._inspect()
-        return status.exit_code
+        return self._inspect().exit_code
 
     def wait(self, timeout: float) -> bool:
         try:
